@@ -1,0 +1,59 @@
+//! Who may do what: the one place where SPEC.md's role table becomes code.
+
+use crate::user::Role;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Permission {
+    /// Create users, change roles, deactivate, reset passwords.
+    ManageUsers,
+    /// Read the audit log.
+    ViewAudit,
+    /// Register seizures and pre-register their samples (field or lab counter).
+    RegisterSeizure,
+    /// Physical work at the lab: receipt, custody events, labels, results.
+    HandleSamples,
+    /// Assign tests, review results, issue reports, instrument calibration.
+    Supervise,
+    /// Reference data: methods, instruments, storage locations, tariff import.
+    ManageCatalogue,
+}
+
+pub fn allows(role: Role, permission: Permission) -> bool {
+    use Permission::*;
+    use Role::*;
+    match permission {
+        ManageUsers | ViewAudit | ManageCatalogue => role == Admin,
+        RegisterSeizure => matches!(role, Enforcement | Technician | Supervisor),
+        HandleSamples => matches!(role, Technician | Supervisor),
+        Supervise => role == Supervisor,
+    }
+}
+
+/// The i18n key explaining a refusal, shown on the 403 page.
+pub fn refusal_reason(permission: Permission) -> &'static str {
+    match permission {
+        Permission::ManageUsers => "errors.forbidden.manage_users",
+        Permission::ViewAudit => "errors.forbidden.view_audit",
+        Permission::RegisterSeizure => "errors.forbidden.register_seizure",
+        Permission::HandleSamples => "errors.forbidden.handle_samples",
+        Permission::Supervise => "errors.forbidden.supervise",
+        Permission::ManageCatalogue => "errors.forbidden.manage_catalogue",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_table_of_spec() {
+        assert!(allows(Role::Admin, Permission::ManageUsers));
+        assert!(!allows(Role::Supervisor, Permission::ManageUsers));
+        assert!(allows(Role::Enforcement, Permission::RegisterSeizure));
+        assert!(!allows(Role::Enforcement, Permission::HandleSamples));
+        assert!(allows(Role::Technician, Permission::HandleSamples));
+        assert!(!allows(Role::Technician, Permission::Supervise));
+        assert!(allows(Role::Supervisor, Permission::Supervise));
+        assert!(!allows(Role::Admin, Permission::HandleSamples));
+    }
+}

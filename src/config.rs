@@ -1,0 +1,155 @@
+//! Configuration from the environment (a `.env` file is read first) with command-line overrides.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::Engine;
+use sha2::{Digest, Sha512};
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database_url: String,
+    pub bind: String,
+    /// 64 bytes: signing and encryption key of the session cookie.
+    pub secret_key: Vec<u8>,
+    pub data_dir: PathBuf,
+    pub storage_url: String,
+    pub cookie_secure: bool,
+    pub session_idle: Duration,
+    pub timezone: chrono_tz::Tz,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("cannot use the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://lims.db";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+/// Values that may come from flags; `None` falls back to the environment, then the default.
+#[derive(Default, Debug, Clone)]
+pub struct Overrides {
+    pub database_url: Option<String>,
+    pub bind: Option<String>,
+    pub data_dir: Option<PathBuf>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl Config {
+    /// Reads the environment (after `.env`) and applies the overrides. Creates the data
+    /// directory and, when `LIMS_SECRET_KEY` is absent, a persistent secret key inside it.
+    pub fn load(overrides: Overrides) -> Result<Config, ConfigError> {
+        let database_url = overrides
+            .database_url
+            .or_else(|| env("DATABASE_URL"))
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+        let bind = overrides
+            .bind
+            .or_else(|| env("LIMS_BIND"))
+            .unwrap_or_else(|| DEFAULT_BIND.to_string());
+        let data_dir = overrides
+            .data_dir
+            .or_else(|| env("LIMS_DATA_DIR").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("./data"));
+        std::fs::create_dir_all(&data_dir).map_err(|source| ConfigError::DataDir {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
+        let storage_url = env("LIMS_STORAGE_URL")
+            .unwrap_or_else(|| format!("file://{}", data_dir.join("attachments").display()));
+        let secret_key = match env("LIMS_SECRET_KEY") {
+            Some(given) => key_from_text(&given)?,
+            None => load_or_create_key(&data_dir)?,
+        };
+        let cookie_secure = matches!(
+            env("LIMS_COOKIE_SECURE").as_deref(),
+            Some("1") | Some("true") | Some("yes")
+        );
+        let idle_min: u64 = match env("LIMS_SESSION_IDLE_MIN") {
+            Some(v) => v.parse().ok().filter(|m| *m > 0).ok_or_else(|| {
+                ConfigError::Invalid(format!(
+                    "LIMS_SESSION_IDLE_MIN must be a whole number of minutes, got {v:?}"
+                ))
+            })?,
+            None => 30,
+        };
+        let tz_name = env("LIMS_TIMEZONE").unwrap_or_else(|| "America/Lima".to_string());
+        let timezone = tz_name.parse::<chrono_tz::Tz>().map_err(|_| {
+            ConfigError::Invalid(format!(
+                "LIMS_TIMEZONE {tz_name:?} is not an IANA time zone such as America/Lima or America/La_Paz"
+            ))
+        })?;
+        Ok(Config {
+            database_url,
+            bind,
+            secret_key,
+            data_dir,
+            storage_url,
+            cookie_secure,
+            session_idle: Duration::from_secs(idle_min * 60),
+            timezone,
+        })
+    }
+}
+
+/// Accepts base64 of at least 64 bytes as is; any other text of at least 32 characters is
+/// stretched to 64 bytes with SHA-512 so operators can use a passphrase.
+fn key_from_text(text: &str) -> Result<Vec<u8>, ConfigError> {
+    let text = text.trim();
+    if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(text) {
+        if bytes.len() >= 64 {
+            return Ok(bytes[..64].to_vec());
+        }
+    }
+    if text.chars().count() < 32 {
+        return Err(ConfigError::Invalid(
+            "LIMS_SECRET_KEY must be at least 32 characters (or base64 of 64 random bytes)".into(),
+        ));
+    }
+    Ok(Sha512::digest(text.as_bytes()).to_vec())
+}
+
+fn load_or_create_key(data_dir: &Path) -> Result<Vec<u8>, ConfigError> {
+    let path = data_dir.join("secret.key");
+    let io_err = |source| ConfigError::DataDir {
+        path: path.display().to_string(),
+        source,
+    };
+    if path.exists() {
+        let text = std::fs::read_to_string(&path).map_err(io_err)?;
+        return key_from_text(&text);
+    }
+    let mut bytes = [0u8; 64];
+    rand::fill(&mut bytes);
+    let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+    write_private(&path, text.as_bytes()).map_err(io_err)?;
+    tracing::info!(path = %path.display(), "generated a new secret key");
+    Ok(bytes.to_vec())
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}

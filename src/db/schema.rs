@@ -1,0 +1,409 @@
+// Diesel table definitions shared by both backends (see migrations/{sqlite,postgres}).
+// Written by hand from the migrations; keep the two in step.
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        username -> Text,
+        full_name -> Text,
+        email -> Nullable<Text>,
+        role -> Text,
+        password_hash -> Text,
+        language -> Nullable<Text>,
+        active -> Bool,
+        password_changed_at -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    login_attempts (id) {
+        id -> Text,
+        username -> Text,
+        attempted_at -> Timestamp,
+        succeeded -> Bool,
+        remote_addr -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        label -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    counters (name) {
+        name -> Text,
+        value -> BigInt,
+    }
+}
+
+diesel::table! {
+    tariff_lines (hs_code) {
+        hs_code -> Text,
+        section -> Nullable<Text>,
+        description -> Text,
+        parent -> Nullable<Text>,
+        level -> Integer,
+        nomenclature -> Text,
+        imported_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    storage_locations (id) {
+        id -> Text,
+        parent_id -> Nullable<Text>,
+        code -> Text,
+        name -> Text,
+        kind -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    seizures (id) {
+        id -> Text,
+        reference -> Text,
+        customs_office -> Text,
+        declaration_number -> Nullable<Text>,
+        seized_at -> Timestamp,
+        place -> Text,
+        seizing_officer -> Text,
+        goods_description -> Text,
+        declared_hs_code -> Nullable<Text>,
+        origin_country -> Nullable<Text>,
+        importer -> Nullable<Text>,
+        risk_channel -> Text,
+        notes -> Nullable<Text>,
+        registered_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    samples (id) {
+        id -> Text,
+        seizure_id -> Text,
+        parent_id -> Nullable<Text>,
+        lab_code -> Text,
+        kind -> Text,
+        description -> Text,
+        matrix -> Nullable<Text>,
+        quantity -> Nullable<Double>,
+        quantity_unit -> Nullable<Text>,
+        package_count -> Nullable<Integer>,
+        seal_number -> Nullable<Text>,
+        priority -> Text,
+        requested_tests -> Nullable<Text>,
+        due_date -> Nullable<Text>,
+        status -> Text,
+        storage_location_id -> Nullable<Text>,
+        received_at -> Nullable<Timestamp>,
+        reported_at -> Nullable<Timestamp>,
+        registered_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    custody_events (id) {
+        id -> Text,
+        sample_id -> Text,
+        seq -> BigInt,
+        kind -> Text,
+        occurred_at -> Timestamp,
+        recorded_at -> Timestamp,
+        recorded_by -> Text,
+        from_user_id -> Nullable<Text>,
+        from_party -> Nullable<Text>,
+        to_user_id -> Nullable<Text>,
+        to_party -> Nullable<Text>,
+        storage_location_id -> Nullable<Text>,
+        place -> Nullable<Text>,
+        seal_number -> Nullable<Text>,
+        seal_intact -> Nullable<Bool>,
+        new_seal_number -> Nullable<Text>,
+        quantity -> Nullable<Double>,
+        quantity_unit -> Nullable<Text>,
+        sample_condition -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        external_lab -> Nullable<Text>,
+        related_sample_id -> Nullable<Text>,
+        witness -> Nullable<Text>,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    test_methods (id) {
+        id -> Text,
+        code -> Text,
+        name -> Text,
+        analyte -> Nullable<Text>,
+        technique -> Nullable<Text>,
+        unit -> Nullable<Text>,
+        result_type -> Text,
+        spec_min -> Nullable<Double>,
+        spec_max -> Nullable<Double>,
+        spec_text -> Nullable<Text>,
+        decimals -> Integer,
+        accredited -> Bool,
+        active -> Bool,
+        description -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    instruments (id) {
+        id -> Text,
+        asset_tag -> Text,
+        name -> Text,
+        manufacturer -> Nullable<Text>,
+        model -> Nullable<Text>,
+        serial_number -> Nullable<Text>,
+        location -> Nullable<Text>,
+        status -> Text,
+        calibration_due_on -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    calibration_records (id) {
+        id -> Text,
+        instrument_id -> Text,
+        performed_on -> Text,
+        performed_by -> Text,
+        certificate_number -> Nullable<Text>,
+        next_due_on -> Text,
+        result -> Text,
+        notes -> Nullable<Text>,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    maintenance_records (id) {
+        id -> Text,
+        instrument_id -> Text,
+        performed_on -> Text,
+        performed_by -> Text,
+        kind -> Text,
+        description -> Text,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    training_records (id) {
+        id -> Text,
+        user_id -> Text,
+        course -> Text,
+        completed_on -> Text,
+        trainer -> Nullable<Text>,
+        evidence -> Nullable<Text>,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    method_authorizations (id) {
+        id -> Text,
+        user_id -> Text,
+        method_id -> Text,
+        granted_by -> Text,
+        granted_on -> Text,
+        expires_on -> Nullable<Text>,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_by -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    analyses (id) {
+        id -> Text,
+        sample_id -> Text,
+        method_id -> Text,
+        analyst_id -> Nullable<Text>,
+        assigned_by -> Text,
+        assigned_at -> Timestamp,
+        due_date -> Nullable<Text>,
+        status -> Text,
+        retest_of_id -> Nullable<Text>,
+        instrument_id -> Nullable<Text>,
+        result_value -> Nullable<Text>,
+        result_numeric -> Nullable<Double>,
+        result_unit -> Nullable<Text>,
+        uncertainty -> Nullable<Text>,
+        lod -> Nullable<Text>,
+        loq -> Nullable<Text>,
+        qualitative_result -> Nullable<Text>,
+        result_text -> Nullable<Text>,
+        out_of_spec -> Nullable<Bool>,
+        is_external -> Bool,
+        external_lab -> Nullable<Text>,
+        external_report_ref -> Nullable<Text>,
+        performed_at -> Nullable<Timestamp>,
+        submitted_at -> Nullable<Timestamp>,
+        submitted_by -> Nullable<Text>,
+        reviewed_at -> Nullable<Timestamp>,
+        reviewed_by -> Nullable<Text>,
+        review_decision -> Nullable<Text>,
+        rejection_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    attachments (id) {
+        id -> Text,
+        sample_id -> Nullable<Text>,
+        analysis_id -> Nullable<Text>,
+        file_name -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        storage_key -> Text,
+        description -> Nullable<Text>,
+        uploaded_by -> Text,
+        uploaded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reports (id) {
+        id -> Text,
+        seizure_id -> Text,
+        sample_id -> Nullable<Text>,
+        report_number -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    report_versions (id) {
+        id -> Text,
+        report_id -> Text,
+        version_no -> Integer,
+        status -> Text,
+        content -> Text,
+        conclusion -> Nullable<Text>,
+        found_hs_code -> Nullable<Text>,
+        tariff_discrepancy -> Nullable<Bool>,
+        prohibited_found -> Nullable<Bool>,
+        amendment_reason -> Nullable<Text>,
+        supersedes_id -> Nullable<Text>,
+        drafted_by -> Text,
+        drafted_at -> Timestamp,
+        updated_at -> Timestamp,
+        issued_at -> Nullable<Timestamp>,
+        issued_by -> Nullable<Text>,
+        signature_meaning -> Nullable<Text>,
+        content_sha256 -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    report_signatures (id) {
+        id -> Text,
+        report_version_id -> Text,
+        signer_id -> Text,
+        signed_at -> Timestamp,
+        meaning -> Text,
+        content_sha256 -> Text,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Text,
+        occurred_at -> Timestamp,
+        user_id -> Nullable<Text>,
+        username -> Nullable<Text>,
+        action -> Text,
+        entity -> Text,
+        entity_id -> Nullable<Text>,
+        before_json -> Nullable<Text>,
+        after_json -> Nullable<Text>,
+        remote_addr -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(seizures -> users (registered_by));
+diesel::joinable!(samples -> seizures (seizure_id));
+diesel::joinable!(samples -> storage_locations (storage_location_id));
+diesel::joinable!(samples -> users (registered_by));
+diesel::joinable!(custody_events -> samples (sample_id));
+diesel::joinable!(custody_events -> users (recorded_by));
+diesel::joinable!(custody_events -> storage_locations (storage_location_id));
+diesel::joinable!(calibration_records -> instruments (instrument_id));
+diesel::joinable!(calibration_records -> users (recorded_by));
+diesel::joinable!(maintenance_records -> instruments (instrument_id));
+diesel::joinable!(maintenance_records -> users (recorded_by));
+diesel::joinable!(training_records -> users (user_id));
+diesel::joinable!(method_authorizations -> users (user_id));
+diesel::joinable!(method_authorizations -> test_methods (method_id));
+diesel::joinable!(analyses -> samples (sample_id));
+diesel::joinable!(analyses -> test_methods (method_id));
+diesel::joinable!(analyses -> users (analyst_id));
+diesel::joinable!(analyses -> instruments (instrument_id));
+diesel::joinable!(attachments -> samples (sample_id));
+diesel::joinable!(attachments -> analyses (analysis_id));
+diesel::joinable!(attachments -> users (uploaded_by));
+diesel::joinable!(reports -> seizures (seizure_id));
+diesel::joinable!(reports -> samples (sample_id));
+diesel::joinable!(reports -> users (created_by));
+diesel::joinable!(report_versions -> reports (report_id));
+diesel::joinable!(report_versions -> users (drafted_by));
+diesel::joinable!(report_signatures -> report_versions (report_version_id));
+diesel::joinable!(report_signatures -> users (signer_id));
+diesel::joinable!(audit_log -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    login_attempts,
+    api_tokens,
+    counters,
+    tariff_lines,
+    storage_locations,
+    seizures,
+    samples,
+    custody_events,
+    test_methods,
+    instruments,
+    calibration_records,
+    maintenance_records,
+    training_records,
+    method_authorizations,
+    analyses,
+    attachments,
+    reports,
+    report_versions,
+    report_signatures,
+    audit_log,
+);

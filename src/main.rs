@@ -1,0 +1,183 @@
+use std::io::{BufRead, IsTerminal, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use lims::config::{Config, Overrides};
+use lims::db::{self, DbUrl};
+use lims::user::Role;
+
+/// Laboratory information management for customs laboratories.
+#[derive(Parser)]
+#[command(name = "lims", version, about, long_about = None)]
+struct Cli {
+    /// Database: sqlite://PATH (default sqlite://lims.db) or postgres://USER@HOST/DB.
+    /// Overrides DATABASE_URL.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// Folder for attachments and the generated secret key. Overrides LIMS_DATA_DIR.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply pending database migrations, then serve the web interface and API.
+    Serve {
+        /// Address to listen on, e.g. 0.0.0.0:8080. Overrides LIMS_BIND (default 127.0.0.1:8080).
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create a user account; the password is read from standard input.
+    CreateUser {
+        /// Login name (letters, digits, '.', '_' or '-').
+        username: String,
+        /// technician, supervisor, enforcement or admin.
+        #[arg(long)]
+        role: String,
+        /// Full name as shown in records and reports.
+        #[arg(long)]
+        name: String,
+    },
+    /// Print a new API token for USERNAME (shown once; only its hash is stored).
+    ApiToken {
+        username: String,
+        /// What the token is for, e.g. the customs system that uses it.
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Write a consistent copy of the running SQLite database to FILE (PostgreSQL: use pg_dump).
+    Backup { file: PathBuf },
+}
+
+fn main() -> ExitCode {
+    // A missing .env is normal; a broken one is reported.
+    if let Err(e) = dotenvy::dotenv() {
+        if !e.not_found() {
+            eprintln!("warning: .env not read: {e}");
+        }
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    let bind = match &cli.command {
+        Command::Serve { bind } => bind.clone(),
+        _ => None,
+    };
+    let config = Config::load(Overrides {
+        database_url: cli.database_url,
+        bind,
+        data_dir: cli.data_dir,
+    })
+    .map_err(|e| e.to_string())?;
+    let url = DbUrl::parse(&config.database_url)?;
+    let pool = db::build_pool(&url).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let applied = db::migrate(&mut conn).map_err(|e| e.to_string())?;
+    for name in &applied {
+        tracing::info!(migration = %name, "applied");
+    }
+    match cli.command {
+        Command::Migrate => {
+            println!("{} migration(s) applied; the database is up to date.", applied.len());
+            Ok(())
+        }
+        Command::Serve { .. } => {
+            drop(conn);
+            serve(config, pool)
+        }
+        Command::CreateUser {
+            username,
+            role,
+            name,
+        } => {
+            let role = Role::parse(&role).ok_or_else(|| {
+                format!("unknown role {role:?}: use technician, supervisor, enforcement or admin")
+            })?;
+            let password = read_password()?;
+            let user = lims::user::create_from_cli(&mut conn, &username, role, &name, &password)
+                .map_err(describe)?;
+            println!("created {} ({}) as {}", user.username, user.full_name, user.role);
+            Ok(())
+        }
+        Command::ApiToken { username, label } => {
+            let user = lims::user::find_by_username(&mut conn, &username)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no user named {username:?}"))?;
+            let token = lims::api_token::create(
+                &mut conn,
+                &lims::audit::Actor::command_line(),
+                &user,
+                label.as_deref(),
+            )
+            .map_err(describe)?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Backup { file } => {
+            lims::backup::backup(&mut conn, &file).map_err(|e| e.to_string())?;
+            println!("backup written to {}", file.display());
+            Ok(())
+        }
+    }
+}
+
+fn read_password() -> Result<String, String> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("Password (at least 10 characters): ");
+        let _ = std::io::stderr().flush();
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// Field errors in English words for the terminal.
+fn describe(e: lims::error::AppError) -> String {
+    match e {
+        lims::error::AppError::Invalid(errors) => errors
+            .fields()
+            .map(|(field, key)| {
+                format!("{field}: {}", lims::i18n::t(lims::i18n::Lang::En, key))
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}
+
+fn serve(config: Config, pool: db::Pool) -> Result<(), String> {
+    let listener = TcpListener::bind(&config.bind)
+        .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("LIMS is running: open http://{addr}/ in a browser (Ctrl+C stops it)");
+    let state = lims::web::AppState::new(pool, config);
+    actix_web::rt::System::new()
+        .block_on(async move { lims::web::run(listener, state)?.await })
+        .map_err(|e| e.to_string())
+}

@@ -1,0 +1,74 @@
+//! Every user's own account: their details, password and language.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+
+use crate::error::AppError;
+use crate::i18n::Lang;
+use crate::user::{self, OwnPasswordInput};
+use crate::validation::FieldErrors;
+use crate::web::context::Ctx;
+use crate::web::session::{self, CsrfForm};
+use crate::web::{render, render_status, see_other, AppState};
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.route("/account", web::get().to(show))
+        .route("/account/password", web::post().to(change_password));
+}
+
+#[derive(Template)]
+#[template(path = "account/show.html")]
+struct AccountPage {
+    ctx: Ctx,
+    errors: FieldErrors,
+    languages: [Lang; 2],
+}
+
+async fn show(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.user()?;
+    render(&AccountPage {
+        ctx,
+        errors: FieldErrors::default(),
+        languages: Lang::ALL,
+    })
+}
+
+async fn change_password(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    session: Session,
+    CsrfForm(form): CsrfForm<OwnPasswordInput>,
+) -> Result<HttpResponse, AppError> {
+    let me = ctx.user()?;
+    let remote = ctx.remote_addr.clone();
+    let user = me.clone();
+    match state
+        .db(move |conn| {
+            user::change_own_password(conn, &user, remote, &form)?;
+            Ok(user::find(conn, &user.id)?)
+        })
+        .await
+    {
+        Ok(updated) => {
+            // The password change ends other sessions; this one continues with the new stamp.
+            session::sign_in(
+                &session,
+                &updated.id,
+                updated.password_changed_at.and_utc().timestamp(),
+            )?;
+            session::push_flash(&session, "ok", ctx.t("account.password_changed"));
+            Ok(see_other("/account"))
+        }
+        Err(AppError::Invalid(errors)) => render_status(
+            &AccountPage {
+                ctx,
+                errors,
+                languages: Lang::ALL,
+            },
+            StatusCode::BAD_REQUEST,
+        ),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,147 @@
+//! The audit log page (admin): newest first, filtered by user, entity and dates.
+
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+use serde::Deserialize;
+
+use crate::access::Permission;
+use crate::audit::{self, AuditEntry, AuditFilter, Cursor};
+use crate::error::AppError;
+use crate::ids::UserId;
+use crate::user::{self, User};
+use crate::validation::FieldErrors;
+use crate::web::context::Ctx;
+use crate::web::{render_status, AppState};
+
+pub const PAGE_SIZE: i64 = 50;
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin/audit", web::get().to(list));
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct AuditQuery {
+    #[serde(default)]
+    pub user: String,
+    #[serde(default)]
+    pub entity: String,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    #[serde(default)]
+    pub after: String,
+}
+
+impl AuditQuery {
+    /// The query string of the next page: the same filters, a later cursor.
+    fn link(&self, cursor: Option<&Cursor>) -> String {
+        let after = cursor.map(Cursor::encode).unwrap_or_default();
+        let pairs = [
+            ("user", self.user.as_str()),
+            ("entity", self.entity.as_str()),
+            ("from", self.from.as_str()),
+            ("to", self.to.as_str()),
+            ("after", after.as_str()),
+        ];
+        let query = serde_urlencoded::to_string(pairs).unwrap_or_default();
+        format!("/admin/audit?{query}")
+    }
+}
+
+#[derive(Template)]
+#[template(path = "audit/list.html")]
+struct AuditPage {
+    ctx: Ctx,
+    query: AuditQuery,
+    errors: FieldErrors,
+    entries: Vec<AuditEntry>,
+    users: Vec<User>,
+    entities: Vec<String>,
+    next: Option<String>,
+    /// The first page with the same filters, shown from the second page on.
+    newest: String,
+    first_page: bool,
+}
+
+/// A date typed in the lab's time zone, as the UTC instant of that day's start.
+fn day_start(text: &str, tz: chrono_tz::Tz) -> Option<NaiveDateTime> {
+    let date = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()?;
+    let local = tz
+        .from_local_datetime(&date.and_hms_opt(0, 0, 0)?)
+        .earliest()?;
+    Some(local.naive_utc())
+}
+
+async fn list(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::ViewAudit)?;
+    let query = query.into_inner();
+    let mut errors = FieldErrors::default();
+    let mut filter = AuditFilter::default();
+    if !query.user.is_empty() {
+        match uuid::Uuid::parse_str(&query.user) {
+            Ok(_) => filter.user_id = Some(UserId(query.user.clone())),
+            Err(_) => errors.add("user", "validation.choose_one"),
+        }
+    }
+    if !query.entity.trim().is_empty() {
+        filter.entity = Some(query.entity.trim().to_string());
+    }
+    if !query.from.trim().is_empty() {
+        match day_start(&query.from, ctx.tz) {
+            Some(t) => filter.from = Some(t),
+            None => errors.add("from", "validation.date_format"),
+        }
+    }
+    if !query.to.trim().is_empty() {
+        // "to" includes the whole day typed.
+        match day_start(&query.to, ctx.tz) {
+            Some(t) => filter.until = Some(t + chrono::TimeDelta::days(1)),
+            None => errors.add("to", "validation.date_format"),
+        }
+    }
+    if let (Some(from), Some(until)) = (filter.from, filter.until) {
+        if from >= until {
+            errors.add("to", "validation.date_order");
+        }
+    }
+    let cursor = Cursor::decode(&query.after);
+    let first_page = cursor.is_none();
+    let valid = errors.is_empty();
+    let (entries, next, users, entities) = state
+        .db(move |conn| {
+            let (entries, next) = if valid {
+                audit::list(conn, &filter, cursor.as_ref(), PAGE_SIZE)?
+            } else {
+                (Vec::new(), None)
+            };
+            Ok((entries, next, user::list(conn)?, audit::entities(conn)?))
+        })
+        .await?;
+    let next = next.map(|c| query.link(Some(&c)));
+    let newest = query.link(None);
+    let status = if valid {
+        actix_web::http::StatusCode::OK
+    } else {
+        actix_web::http::StatusCode::BAD_REQUEST
+    };
+    render_status(
+        &AuditPage {
+            ctx,
+            query,
+            errors,
+            entries,
+            users,
+            entities,
+            next,
+            newest,
+            first_page,
+        },
+        status,
+    )
+}

@@ -1,0 +1,146 @@
+//! What every page template needs: language, signed-in user, CSRF token, flash messages.
+
+use std::sync::Arc;
+
+use actix_session::SessionExt;
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use chrono::NaiveDateTime;
+use chrono_tz::Tz;
+use std::future::{ready, Ready};
+
+use crate::access::{self, Permission};
+use crate::error::AppError;
+use crate::i18n::{self, Lang};
+use crate::user::{Role, User};
+use crate::web::session::{self, Flash};
+use crate::web::AppState;
+
+/// The signed-in user of this request, put into the request by `middleware::auth`.
+#[derive(Clone)]
+pub struct CurrentUser(pub Arc<User>);
+
+pub struct Ctx {
+    pub lang: Lang,
+    pub tz: Tz,
+    pub user: Option<Arc<User>>,
+    pub csrf: String,
+    pub flash: Vec<Flash>,
+    pub path: String,
+    pub remote_addr: Option<String>,
+}
+
+impl Ctx {
+    pub fn from_request(req: &HttpRequest) -> Ctx {
+        let session = req.get_session();
+        let lang = req.extensions().get::<Lang>().copied().unwrap_or_default();
+        let user = req.extensions().get::<CurrentUser>().map(|u| u.0.clone());
+        let tz = req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.config.timezone)
+            .unwrap_or(chrono_tz::America::Lima);
+        // Flash messages are shown by the next page rendered, not consumed by POSTs.
+        let flash = if req.method() == actix_web::http::Method::GET {
+            session::take_flash(&session)
+        } else {
+            Vec::new()
+        };
+        Ctx {
+            lang,
+            tz,
+            user,
+            csrf: session::csrf_token(&session),
+            flash,
+            path: req.path().to_string(),
+            remote_addr: req
+                .connection_info()
+                .realip_remote_addr()
+                .map(str::to_string),
+        }
+    }
+
+    pub fn t(&self, key: impl AsRef<str>) -> String {
+        i18n::t(self.lang, key.as_ref())
+    }
+
+    pub fn tf(&self, key: &str, args: &[(&str, &str)]) -> String {
+        i18n::tf(self.lang, key, args)
+    }
+
+    /// Translation with one `%{name}` placeholder, for templates.
+    pub fn t1(&self, key: &str, name: &str, value: impl std::fmt::Display) -> String {
+        i18n::tf(self.lang, key, &[(name, &value.to_string())])
+    }
+
+    pub fn datetime(&self, utc: &NaiveDateTime) -> String {
+        i18n::format_datetime(self.lang, self.tz, utc)
+    }
+
+    pub fn role_name(&self, role: impl AsRef<str>) -> String {
+        match Role::parse(role.as_ref()) {
+            Some(r) => self.t(r.label_key()),
+            None => role.as_ref().to_string(),
+        }
+    }
+
+    pub fn role(&self) -> Option<Role> {
+        self.user.as_ref().map(|u| u.role())
+    }
+
+    pub fn can(&self, permission: Permission) -> bool {
+        self.role().is_some_and(|r| access::allows(r, permission))
+    }
+
+    pub fn can_manage_users(&self) -> bool {
+        self.can(Permission::ManageUsers)
+    }
+
+    pub fn can_view_audit(&self) -> bool {
+        self.can(Permission::ViewAudit)
+    }
+
+    /// Marks the navigation entry of the current area.
+    pub fn nav_class(&self, prefix: &str) -> &'static str {
+        let here = if prefix == "/" {
+            self.path == "/"
+        } else {
+            self.path.starts_with(prefix)
+        };
+        if here {
+            "active"
+        } else {
+            ""
+        }
+    }
+
+    /// The signed-in user, or 403 with the reason the permission exists.
+    pub fn require(&self, permission: Permission) -> Result<Arc<User>, AppError> {
+        match &self.user {
+            Some(u) if access::allows(u.role(), permission) => Ok(u.clone()),
+            _ => Err(AppError::Forbidden(access::refusal_reason(permission))),
+        }
+    }
+
+    pub fn user(&self) -> Result<Arc<User>, AppError> {
+        self.user
+            .clone()
+            .ok_or(AppError::Forbidden("errors.forbidden.sign_in"))
+    }
+
+    pub fn actor(&self) -> Result<crate::audit::Actor, AppError> {
+        Ok(self.user()?.actor(self.remote_addr.clone()))
+    }
+
+    pub fn other_langs(&self) -> Vec<Lang> {
+        Lang::ALL.into_iter().filter(|l| *l != self.lang).collect()
+    }
+}
+
+impl FromRequest for Ctx {
+    type Error = AppError;
+    type Future = Ready<Result<Ctx, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(Ctx::from_request(req)))
+    }
+}

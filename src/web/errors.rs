@@ -1,0 +1,85 @@
+//! Localized error pages for 400/403/404/500/503, rendered from the `ErrorInfo` an `AppError`
+//! leaves on its response (or from the status alone for errors raised by actix itself).
+
+use actix_web::body::BoxBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::{header, StatusCode};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{HttpRequest, HttpResponse};
+use askama::Template;
+
+use crate::error::{AppError, ErrorInfo};
+use crate::web::context::Ctx;
+
+#[derive(Template)]
+#[template(path = "errors/error.html")]
+struct ErrorPage {
+    ctx: Ctx,
+    status: u16,
+    title_key: &'static str,
+    reason_key: &'static str,
+}
+
+pub fn handlers() -> ErrorHandlers<BoxBody> {
+    ErrorHandlers::new().default_handler(render)
+}
+
+fn render(res: ServiceResponse<BoxBody>) -> actix_web::Result<ErrorHandlerResponse<BoxBody>> {
+    let status = res.status();
+    let own_body = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html") || v.starts_with("application/json"));
+    // Responses with a body of their own (a form sent back with errors, JSON) pass as they are.
+    if own_body || !(status.is_client_error() || status.is_server_error()) {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let info = res.response().extensions().get::<ErrorInfo>().cloned();
+    let (req, old) = res.into_parts();
+    if req.path().starts_with("/api/") {
+        let body = serde_json::json!({ "error": status.canonical_reason().unwrap_or("error") });
+        let new = HttpResponse::build(status).json(body);
+        return Ok(ErrorHandlerResponse::Response(
+            ServiceResponse::new(req, new).map_into_right_body(),
+        ));
+    }
+    let page = page(&req, status, info.map(|i| i.reason_key));
+    let mut new = HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(page);
+    for (name, value) in old.headers() {
+        if name == header::LOCATION || name == header::RETRY_AFTER {
+            new.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, new).map_into_right_body(),
+    ))
+}
+
+fn page(req: &HttpRequest, status: StatusCode, reason: Option<&'static str>) -> String {
+    let (title_key, default_reason) = match status.as_u16() {
+        400 => ("errors.bad_request", "errors.bad_request_text"),
+        403 => ("errors.forbidden_title", "errors.forbidden_text"),
+        404 => ("errors.not_found", "errors.not_found_text"),
+        405 => ("errors.not_found", "errors.not_found_text"),
+        503 => ("errors.unavailable", "errors.unavailable_text"),
+        _ => ("errors.internal", "errors.internal_text"),
+    };
+    let tmpl = ErrorPage {
+        ctx: Ctx::from_request(req),
+        status: status.as_u16(),
+        title_key,
+        reason_key: reason.unwrap_or(default_reason),
+    };
+    tmpl.render().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "error page failed to render");
+        format!("<!doctype html><title>{status}</title><h1>{status}</h1>")
+    })
+}
+
+/// Unmatched routes.
+pub async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}

@@ -1,0 +1,140 @@
+//! The web application: state, middleware order, and each area's routes.
+
+pub mod account;
+pub mod audit;
+pub mod auth;
+pub mod context;
+pub mod errors;
+pub mod health;
+pub mod home;
+pub mod middleware;
+pub mod session;
+pub mod static_files;
+pub mod users;
+
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use actix_session::config::{BrowserSession, CookieContentSecurity};
+use actix_session::storage::CookieSessionStore;
+use actix_session::SessionMiddleware;
+use actix_web::body::MessageBody;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::{middleware::from_fn, web, App, HttpResponse, HttpServer};
+use askama::Template;
+
+use crate::config::Config;
+use crate::db::Pool;
+use crate::error::AppError;
+
+pub struct AppState {
+    pub pool: Pool,
+    pub config: Config,
+    /// Once an account exists it always will (accounts are deactivated, never deleted), so
+    /// the first-run check stops asking the database after the first yes.
+    has_users: AtomicBool,
+}
+
+impl AppState {
+    pub fn new(pool: Pool, config: Config) -> web::Data<AppState> {
+        web::Data::new(AppState {
+            pool,
+            config,
+            has_users: AtomicBool::new(false),
+        })
+    }
+
+    pub async fn has_users(&self) -> Result<bool, AppError> {
+        if self.has_users.load(Ordering::Relaxed) {
+            return Ok(true);
+        }
+        let n = self.db(|conn| Ok(crate::user::count(conn)?)).await?;
+        if n > 0 {
+            self.has_users.store(true, Ordering::Relaxed);
+        }
+        Ok(n > 0)
+    }
+
+    /// Runs blocking database work on the thread pool with a pooled connection.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut crate::db::DbConn) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+}
+
+/// Renders a page with a status (400 for a form sent back with errors).
+pub fn render_status<T: Template>(t: &T, status: StatusCode) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(t.render()?))
+}
+
+pub fn render<T: Template>(t: &T) -> Result<HttpResponse, AppError> {
+    render_status(t, StatusCode::OK)
+}
+
+/// 303 to another page: the browser follows with a GET (post/redirect/get).
+pub fn see_other(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .finish()
+}
+
+pub fn build_app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let key = Key::from(&state.config.secret_key);
+    let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key)
+        .cookie_name("lims_session".into())
+        .cookie_secure(state.config.cookie_secure)
+        .cookie_http_only(true)
+        .cookie_same_site(SameSite::Lax)
+        .cookie_content_security(CookieContentSecurity::Private)
+        .session_lifecycle(BrowserSession::default())
+        .build();
+    let form_config = web::FormConfig::default()
+        .limit(256 * 1024)
+        .error_handler(|e, _| AppError::BadRequest(e.to_string()).into());
+    App::new()
+        .app_data(state)
+        .app_data(form_config)
+        .wrap(from_fn(middleware::auth))
+        .wrap(errors::handlers())
+        .wrap(sessions)
+        .wrap(middleware::security_headers())
+        .wrap(actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms"))
+        .configure(static_files::config)
+        .configure(health::config)
+        .configure(auth::config)
+        .configure(home::config)
+        .configure(account::config)
+        .configure(users::config)
+        .configure(audit::config)
+        .default_service(web::to(errors::not_found))
+}
+
+/// Starts the server on an already bound listener (tests bind port 0).
+pub fn run(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Server> {
+    let server = HttpServer::new(move || build_app(state.clone()))
+        .listen(listener)?
+        .run();
+    Ok(server)
+}

@@ -1,0 +1,155 @@
+//! What the signed, encrypted session cookie holds, and the CSRF check of every form POST.
+
+use actix_session::{Session, SessionExt};
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
+use base64::Engine;
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use crate::error::AppError;
+use crate::i18n::Lang;
+use crate::ids::UserId;
+
+const USER_ID: &str = "uid";
+const LAST_SEEN: &str = "seen";
+const PASSWORD_AT: &str = "pwd_at";
+const CSRF: &str = "csrf";
+const FLASH: &str = "flash";
+const LANG: &str = "lang";
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Flash {
+    /// `ok`, `info` or `error`: the CSS class of the message.
+    pub kind: String,
+    pub text: String,
+}
+
+/// The signed-in user as the session remembers them.
+pub struct SessionIdentity {
+    pub user_id: UserId,
+    pub last_seen: i64,
+    pub password_at: i64,
+}
+
+pub fn identity(session: &Session) -> Option<SessionIdentity> {
+    Some(SessionIdentity {
+        user_id: UserId(session.get::<String>(USER_ID).ok()??),
+        last_seen: session.get::<i64>(LAST_SEEN).ok()??,
+        password_at: session.get::<i64>(PASSWORD_AT).ok()??,
+    })
+}
+
+/// Starts a signed-in session: a fresh cookie and a fresh CSRF token (no fixation).
+pub fn sign_in(session: &Session, user_id: &UserId, password_at: i64) -> Result<(), AppError> {
+    let lang: Option<String> = session.get(LANG).ok().flatten();
+    // clear + renew rather than purge: a purged session ignores later inserts.
+    session.clear();
+    session.renew();
+    let err = |e: actix_session::SessionInsertError| AppError::internal(e);
+    session.insert(USER_ID, user_id.as_str()).map_err(err)?;
+    session.insert(PASSWORD_AT, password_at).map_err(err)?;
+    session.insert(LAST_SEEN, unix_now()).map_err(err)?;
+    if let Some(lang) = lang {
+        session.insert(LANG, lang).map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Ends the session but keeps the chosen language, so the login page stays in it.
+pub fn sign_out(session: &Session) {
+    let lang: Option<String> = session.get(LANG).ok().flatten();
+    session.clear();
+    session.renew();
+    if let Some(lang) = lang {
+        let _ = session.insert(LANG, lang);
+    }
+}
+
+pub fn touch(session: &Session) {
+    let _ = session.insert(LAST_SEEN, unix_now());
+}
+
+pub fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+pub fn lang(session: &Session) -> Option<Lang> {
+    session
+        .get::<String>(LANG)
+        .ok()
+        .flatten()
+        .and_then(|c| Lang::parse(&c))
+}
+
+pub fn set_lang(session: &Session, lang: Lang) {
+    let _ = session.insert(LANG, lang.code());
+}
+
+pub fn push_flash(session: &Session, kind: &str, text: String) {
+    let mut list: Vec<Flash> = session.get(FLASH).ok().flatten().unwrap_or_default();
+    list.push(Flash {
+        kind: kind.to_string(),
+        text,
+    });
+    let _ = session.insert(FLASH, list);
+}
+
+pub fn take_flash(session: &Session) -> Vec<Flash> {
+    session.remove_as::<Vec<Flash>>(FLASH).and_then(Result::ok).unwrap_or_default()
+}
+
+/// The session's CSRF token, created on first use.
+pub fn csrf_token(session: &Session) -> String {
+    if let Ok(Some(token)) = session.get::<String>(CSRF) {
+        return token;
+    }
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes);
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let _ = session.insert(CSRF, &token);
+    token
+}
+
+fn csrf_matches(session: &Session, given: &str) -> bool {
+    match session.get::<String>(CSRF) {
+        Ok(Some(expected)) => {
+            !given.is_empty() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
+        }
+        _ => false,
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfField {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// A urlencoded form whose `csrf_token` field matched the session's token. Every state-changing
+/// form handler takes its input through this, so none can forget the check.
+pub struct CsrfForm<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let body = web::Bytes::from_request(&req, payload);
+        Box::pin(async move {
+            let body = body
+                .await
+                .map_err(|e| AppError::BadRequest(e.to_string()))?;
+            let field: CsrfField = serde_urlencoded::from_bytes(&body).map_err(|_| AppError::Csrf)?;
+            if !csrf_matches(&req.get_session(), &field.csrf_token) {
+                return Err(AppError::Csrf);
+            }
+            let value =
+                serde_urlencoded::from_bytes(&body).map_err(|e| AppError::BadRequest(e.to_string()))?;
+            Ok(CsrfForm(value))
+        })
+    }
+}

@@ -1,0 +1,34 @@
+//! Files of `static/`, compiled into the binary so a copied `lims` needs no folder beside it.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+
+use crate::error::AppError;
+
+const FILES: &[(&str, &str, &[u8])] = &[
+    (
+        "css/lims.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../static/css/lims.css"),
+    ),
+    (
+        "img/logo.svg",
+        "image/svg+xml",
+        include_bytes!("../../static/img/logo.svg"),
+    ),
+];
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.route("/static/{path:.*}", web::get().to(serve));
+}
+
+async fn serve(path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let (_, content_type, bytes) = FILES
+        .iter()
+        .find(|(name, _, _)| *name == path.as_str())
+        .ok_or(AppError::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, *content_type))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(*bytes))
+}

@@ -1,0 +1,274 @@
+//! Test harness: the real app against a fresh database per test. SQLite in a temporary
+//! folder by default; a fresh PostgreSQL database when TEST_DATABASE_URL is set.
+#![allow(dead_code)] // each test file uses a different part of the harness
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::test;
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::Connection;
+
+use lims::config::Config;
+use lims::db::{self, DbUrl, Pool};
+use lims::web::AppState;
+
+/// A database that exists for one test and is removed afterwards.
+pub struct TestDb {
+    pub url: String,
+    pub pool: Pool,
+    _dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub fn new() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (url, pg) = match std::env::var("TEST_DATABASE_URL") {
+            Ok(admin_url) if !admin_url.is_empty() => {
+                let name = format!("lims_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = PgConnection::establish(&admin_url).expect("TEST_DATABASE_URL");
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create test database");
+                let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
+                url.set_path(&format!("/{name}"));
+                (url.to_string(), Some((admin_url, name)))
+            }
+            _ => (
+                format!("sqlite://{}", dir.path().join("lims.db").display()),
+                None,
+            ),
+        };
+        let parsed = DbUrl::parse(&url).expect("test url");
+        let pool = db::build_pool(&parsed).expect("pool");
+        db::migrate(&mut pool.get().expect("conn")).expect("migrate");
+        TestDb {
+            url,
+            pool,
+            _dir: dir,
+            pg,
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.pg.is_some()
+    }
+
+    pub fn conn(&self) -> db::PooledConn {
+        self.pool.get().expect("connection")
+    }
+
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self._dir.path().join("data")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = &self.pg {
+            if let Ok(mut admin) = PgConnection::establish(admin_url) {
+                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+pub fn test_config(db: &TestDb) -> Config {
+    let mut key = vec![0u8; 64];
+    rand::fill(&mut key[..]);
+    std::fs::create_dir_all(db.data_dir()).unwrap();
+    Config {
+        database_url: db.url.clone(),
+        bind: "127.0.0.1:0".into(),
+        secret_key: key,
+        data_dir: db.data_dir(),
+        storage_url: format!("file://{}", db.data_dir().join("attachments").display()),
+        cookie_secure: false,
+        session_idle: Duration::from_secs(30 * 60),
+        timezone: "America/Lima".parse().unwrap(),
+    }
+}
+
+/// A response read to the end.
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: header::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn contains(&self, text: &str) -> bool {
+        self.body.contains(text)
+    }
+
+    #[track_caller]
+    pub fn assert_redirect(&self, to: &str) {
+        assert_eq!(self.status, StatusCode::SEE_OTHER, "body: {}", self.body);
+        assert_eq!(self.location(), Some(to));
+    }
+
+    #[track_caller]
+    pub fn assert_contains(&self, text: &str) {
+        assert!(self.body.contains(text), "expected {text:?} in:\n{}", self.body);
+    }
+}
+
+/// A browser-like client: keeps cookies, finds the CSRF token on every page it reads and
+/// sends it with each form.
+pub struct Client<S> {
+    app: S,
+    cookies: BTreeMap<String, String>,
+    pub csrf: String,
+    pub accept_language: String,
+}
+
+pub const ADMIN: (&str, &str) = ("admin", "admin-password-1");
+
+impl<S, B> Client<S>
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    async fn send(&mut self, req: test::TestRequest) -> Page {
+        let mut req = req.insert_header((header::ACCEPT_LANGUAGE, self.accept_language.clone()));
+        if !self.cookies.is_empty() {
+            let cookie = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            req = req.insert_header((header::COOKIE, cookie));
+        }
+        let res = test::call_service(&self.app, req.to_request()).await;
+        let status = res.status();
+        let headers = res.headers().clone();
+        for value in headers.get_all(header::SET_COOKIE) {
+            if let Ok(c) = actix_web::cookie::Cookie::parse(value.to_str().unwrap().to_string()) {
+                let expired = c.max_age().is_some_and(|a| a.is_zero() || a.is_negative())
+                    || c.value().is_empty();
+                if expired {
+                    self.cookies.remove(c.name());
+                } else {
+                    self.cookies.insert(c.name().to_string(), c.value().to_string());
+                }
+            }
+        }
+        let bytes = test::read_body(res).await;
+        let body = String::from_utf8_lossy(&bytes).to_string();
+        if let Some(token) = find_csrf(&body) {
+            self.csrf = token;
+        }
+        Page {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        self.send(test::TestRequest::get().uri(path)).await
+    }
+
+    /// Posts a form with the current CSRF token.
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", "")];
+        let token = self.csrf.clone();
+        all[0].1 = &token;
+        all.extend_from_slice(fields);
+        self.post_raw(path, &all).await
+    }
+
+    /// Posts exactly these fields (no CSRF token added).
+    pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let body = serde_urlencoded::to_string(fields).unwrap();
+        self.send(
+            test::TestRequest::post()
+                .uri(path)
+                .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
+                .set_payload(body),
+        )
+        .await
+    }
+
+    pub async fn login(&mut self, username: &str, password: &str) -> Page {
+        self.get("/login").await;
+        self.post("/login", &[("username", username), ("password", password)])
+            .await
+    }
+
+    pub async fn logout(&mut self) -> Page {
+        self.post("/logout", &[]).await
+    }
+
+    pub fn forget_cookies(&mut self) {
+        self.cookies.clear();
+    }
+}
+
+fn find_csrf(body: &str) -> Option<String> {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = body.find(marker)? + marker.len();
+    let end = body[start..].find('"')? + start;
+    Some(body[start..end].to_string())
+}
+
+pub struct TestApp {
+    pub db: TestDb,
+    pub state: actix_web::web::Data<AppState>,
+}
+
+impl TestApp {
+    pub fn new() -> TestApp {
+        Self::with_config(|_| {})
+    }
+
+    pub fn with_config(change: impl FnOnce(&mut Config)) -> TestApp {
+        let db = TestDb::new();
+        let mut config = test_config(&db);
+        change(&mut config);
+        let state = AppState::new(db.pool.clone(), config);
+        TestApp { db, state }
+    }
+
+    pub async fn client(
+        &self,
+    ) -> Client<
+        impl Service<
+            actix_http::Request,
+            Response = ServiceResponse<impl MessageBody>,
+            Error = actix_web::Error,
+        >,
+    > {
+        let app = test::init_service(lims::web::build_app(self.state.clone())).await;
+        Client {
+            app,
+            cookies: BTreeMap::new(),
+            csrf: String::new(),
+            accept_language: "es-PE,es;q=0.9".into(),
+        }
+    }
+
+    /// Creates an account directly (as `lims create-user` would).
+    pub fn create_user(&self, username: &str, role: lims::user::Role, password: &str) -> lims::user::User {
+        let mut conn = self.db.conn();
+        lims::user::create_from_cli(&mut conn, username, role, &format!("{username} Test"), password)
+            .expect("create user")
+    }
+
+    /// An app with its first admin created (user `admin`).
+    pub fn with_admin() -> TestApp {
+        let app = TestApp::new();
+        app.create_user(ADMIN.0, lims::user::Role::Admin, ADMIN.1);
+        app
+    }
+}
