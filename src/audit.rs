@@ -109,7 +109,11 @@ pub struct Cursor {
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        format!("{}_{}", self.occurred_at.format("%Y%m%dT%H%M%S%.6f"), self.id)
+        format!(
+            "{}_{}",
+            self.occurred_at.format("%Y%m%dT%H%M%S%.6f"),
+            self.id
+        )
     }
 
     pub fn decode(text: &str) -> Option<Cursor> {
@@ -149,9 +153,11 @@ pub fn list(
     }
     if let Some(c) = after {
         query = query.filter(
-            audit_log::occurred_at.lt(c.occurred_at).or(audit_log::occurred_at
-                .eq(c.occurred_at)
-                .and(audit_log::id.lt(c.id.clone()))),
+            audit_log::occurred_at
+                .lt(c.occurred_at)
+                .or(audit_log::occurred_at
+                    .eq(c.occurred_at)
+                    .and(audit_log::id.lt(c.id.clone()))),
         );
     }
     let mut rows = query.load(conn)?;

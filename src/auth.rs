@@ -12,7 +12,9 @@ pub enum LoginOutcome {
     /// Unknown user, wrong password or deactivated account: the same answer for all three.
     Invalid,
     /// Too many failures; minutes until the next attempt is accepted.
-    Locked { minutes: i64 },
+    Locked {
+        minutes: i64,
+    },
 }
 
 pub fn login(

@@ -117,8 +117,14 @@ mod tests {
 
     #[test]
     fn accept_language_picks_highest_quality_supported() {
-        assert_eq!(Lang::from_accept_language(Some("en-US,en;q=0.9,es;q=0.8")), Lang::En);
-        assert_eq!(Lang::from_accept_language(Some("fr-FR,es-PE;q=0.5,en;q=0.4")), Lang::Es);
+        assert_eq!(
+            Lang::from_accept_language(Some("en-US,en;q=0.9,es;q=0.8")),
+            Lang::En
+        );
+        assert_eq!(
+            Lang::from_accept_language(Some("fr-FR,es-PE;q=0.5,en;q=0.4")),
+            Lang::Es
+        );
         assert_eq!(Lang::from_accept_language(Some("de")), Lang::Es);
         assert_eq!(Lang::from_accept_language(None), Lang::Es);
     }

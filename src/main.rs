@@ -65,8 +65,7 @@ fn main() -> ExitCode {
     }
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -100,7 +99,10 @@ fn run(cli: Cli) -> Result<(), String> {
     }
     match cli.command {
         Command::Migrate => {
-            println!("{} migration(s) applied; the database is up to date.", applied.len());
+            println!(
+                "{} migration(s) applied; the database is up to date.",
+                applied.len()
+            );
             Ok(())
         }
         Command::Serve { .. } => {
@@ -118,7 +120,10 @@ fn run(cli: Cli) -> Result<(), String> {
             let password = read_password()?;
             let user = lims::user::create_from_cli(&mut conn, &username, role, &name, &password)
                 .map_err(describe)?;
-            println!("created {} ({}) as {}", user.username, user.full_name, user.role);
+            println!(
+                "created {} ({}) as {}",
+                user.username, user.full_name, user.role
+            );
             Ok(())
         }
         Command::ApiToken { username, label } => {
@@ -162,9 +167,7 @@ fn describe(e: lims::error::AppError) -> String {
     match e {
         lims::error::AppError::Invalid(errors) => errors
             .fields()
-            .map(|(field, key)| {
-                format!("{field}: {}", lims::i18n::t(lims::i18n::Lang::En, key))
-            })
+            .map(|(field, key)| format!("{field}: {}", lims::i18n::t(lims::i18n::Lang::En, key)))
             .collect::<Vec<_>>()
             .join("; "),
         other => other.to_string(),

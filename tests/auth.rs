@@ -64,9 +64,7 @@ async fn first_run_leads_every_page_to_setup_then_creates_admin() {
     // Setup is closed for good once an account exists.
     let mut other = app.client().await;
     other.get("/setup").await.assert_redirect("/login");
-    let again = other
-        .post_raw("/setup", &[("username", "mallory")])
-        .await;
+    let again = other.post_raw("/setup", &[("username", "mallory")]).await;
     assert_ne!(again.status, StatusCode::OK);
     assert_eq!(lims::user::count(&mut app.db.conn()).unwrap(), 1);
 }
@@ -85,23 +83,33 @@ async fn login_logout_and_wrong_password() {
     let unknown = c.login("nobody", "whatever-password").await;
     assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
     unknown.assert_contains("Usuario o contraseña incorrectos");
-    let empty = c.post("/login", &[("username", ""), ("password", "")]).await;
+    let empty = c
+        .post("/login", &[("username", ""), ("password", "")])
+        .await;
     assert_eq!(empty.status, StatusCode::BAD_REQUEST);
     empty.assert_contains("id=\"e-username\"");
 
-    c.login("tecnico1", "tecnico-password").await.assert_redirect("/");
+    c.login("tecnico1", "tecnico-password")
+        .await
+        .assert_redirect("/");
     let home = c.get("/").await;
     home.assert_contains("Técnico de laboratorio");
     c.get("/login").await.assert_redirect("/");
 
     c.logout().await.assert_redirect("/login");
-    c.get("/login").await.assert_contains("Ha cerrado la sesión");
+    c.get("/login")
+        .await
+        .assert_contains("Ha cerrado la sesión");
     c.get("/").await.assert_redirect("/login");
 
     // A deactivated account cannot sign in, with the same message as a wrong password.
     let mut conn = app.db.conn();
-    let admin = lims::user::find_by_username(&mut conn, ADMIN.0).unwrap().unwrap();
-    let tech = lims::user::find_by_username(&mut conn, "tecnico1").unwrap().unwrap();
+    let admin = lims::user::find_by_username(&mut conn, ADMIN.0)
+        .unwrap()
+        .unwrap();
+    let tech = lims::user::find_by_username(&mut conn, "tecnico1")
+        .unwrap()
+        .unwrap();
     lims::user::update(
         &mut conn,
         &admin.actor(None),
@@ -228,9 +236,13 @@ async fn language_from_browser_then_user_choice() {
     let app = TestApp::with_admin();
     let mut c = app.client().await;
     c.accept_language = "en-US,en;q=0.9".into();
-    c.get("/login").await.assert_contains("Sign in with your laboratory user name");
+    c.get("/login")
+        .await
+        .assert_contains("Sign in with your laboratory user name");
     c.accept_language = "fr".into();
-    c.get("/login").await.assert_contains("Ingrese con su usuario");
+    c.get("/login")
+        .await
+        .assert_contains("Ingrese con su usuario");
 
     // Anonymous choice is kept in the session.
     c.post("/language", &[("lang", "en"), ("next", "/login")])
@@ -264,7 +276,12 @@ async fn every_response_carries_security_headers() {
     let mut c = app.client().await;
     for path in ["/login", "/static/css/lims.css", "/no-such-page"] {
         let p = c.get(path).await;
-        let csp = p.headers.get("content-security-policy").unwrap().to_str().unwrap();
+        let csp = p
+            .headers
+            .get("content-security-policy")
+            .unwrap()
+            .to_str()
+            .unwrap();
         assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
         assert!(csp.contains("script-src 'self'"));
         assert!(!csp.contains("unsafe-inline"));

@@ -145,8 +145,11 @@ fn create_pg_database(raw: &str) -> Result<(), DbSetupError> {
     }
     admin_url.set_path("/postgres");
     let how = format!("create it with: createdb {name} (or CREATE DATABASE {name};)");
-    let mut admin = PgConnection::establish(admin_url.as_str())
-        .map_err(|e| DbSetupError::Connect(format!("database {name} does not exist and the server refused to create it ({e}); {how}")))?;
+    let mut admin = PgConnection::establish(admin_url.as_str()).map_err(|e| {
+        DbSetupError::Connect(format!(
+            "database {name} does not exist and the server refused to create it ({e}); {how}"
+        ))
+    })?;
     admin
         .batch_execute(&format!("CREATE DATABASE \"{name}\""))
         .map_err(|e| {
@@ -182,11 +185,17 @@ pub fn migrate(conn: &mut DbConn) -> Result<Vec<String>, DbSetupError> {
         applied.iter().map(|v| v.to_string()).collect::<Vec<_>>()
     };
     match conn {
-        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(names).map_err(err),
+        DbConn::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(names)
+            .map_err(err),
         DbConn::Postgres(c) => {
             c.batch_execute("SELECT pg_advisory_lock(4243477)")
                 .map_err(|e| DbSetupError::Migrate(e.to_string()))?;
-            let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(names).map_err(err);
+            let result = c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(names)
+                .map_err(err);
             let _ = c.batch_execute("SELECT pg_advisory_unlock(4243477)");
             result
         }
@@ -202,10 +211,12 @@ where
     E: From<diesel::result::Error>,
 {
     let depth = match conn {
-        DbConn::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
-            .transaction_depth()?,
-        DbConn::Postgres(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
-            .transaction_depth()?,
+        DbConn::Sqlite(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?
+        }
+        DbConn::Postgres(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?
+        }
     };
     if depth.is_some() {
         return conn.transaction(f);

@@ -269,7 +269,11 @@ pub fn create(
         } else {
             actor.clone()
         };
-        let action = if first_admin { "setup_first_admin" } else { "create" };
+        let action = if first_admin {
+            "setup_first_admin"
+        } else {
+            "create"
+        };
         audit::record(
             conn,
             &actor,
@@ -450,10 +454,7 @@ pub fn set_language(
 ) -> Result<(), AppError> {
     write_tx(conn, |conn| {
         diesel::update(users::table.find(&user.id))
-            .set((
-                users::language.eq(lang.code()),
-                users::updated_at.eq(now()),
-            ))
+            .set((users::language.eq(lang.code()), users::updated_at.eq(now())))
             .execute(conn)?;
         let after = find(conn, &user.id)?;
         audit::record(

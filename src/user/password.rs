@@ -50,7 +50,10 @@ mod tests {
 
     #[test]
     fn policy() {
-        assert_eq!(policy_violation("short"), Some("validation.password_too_short"));
+        assert_eq!(
+            policy_violation("short"),
+            Some("validation.password_too_short")
+        );
         assert_eq!(policy_violation("long enough pw"), None);
     }
 }

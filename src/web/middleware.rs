@@ -48,7 +48,11 @@ fn foreign_origin(req: &ServiceRequest) -> bool {
     if req.method() != Method::POST {
         return false;
     }
-    let Some(origin) = req.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+    let Some(origin) = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+    else {
         return false;
     };
     let host = req.connection_info().host().to_string();
@@ -76,7 +80,8 @@ pub async fn auth(
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let mut lang = session::lang(&session).unwrap_or_else(|| Lang::from_accept_language(accept.as_deref()));
+    let mut lang =
+        session::lang(&session).unwrap_or_else(|| Lang::from_accept_language(accept.as_deref()));
     req.extensions_mut().insert(lang);
 
     if foreign_origin(&req) {

@@ -98,7 +98,10 @@ pub fn push_flash(session: &Session, kind: &str, text: String) {
 }
 
 pub fn take_flash(session: &Session) -> Vec<Flash> {
-    session.remove_as::<Vec<Flash>>(FLASH).and_then(Result::ok).unwrap_or_default()
+    session
+        .remove_as::<Vec<Flash>>(FLASH)
+        .and_then(Result::ok)
+        .unwrap_or_default()
 }
 
 /// The session's CSRF token, created on first use.
@@ -143,12 +146,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
             let body = body
                 .await
                 .map_err(|e| AppError::BadRequest(e.to_string()))?;
-            let field: CsrfField = serde_urlencoded::from_bytes(&body).map_err(|_| AppError::Csrf)?;
+            let field: CsrfField =
+                serde_urlencoded::from_bytes(&body).map_err(|_| AppError::Csrf)?;
             if !csrf_matches(&req.get_session(), &field.csrf_token) {
                 return Err(AppError::Csrf);
             }
-            let value =
-                serde_urlencoded::from_bytes(&body).map_err(|e| AppError::BadRequest(e.to_string()))?;
+            let value = serde_urlencoded::from_bytes(&body)
+                .map_err(|e| AppError::BadRequest(e.to_string()))?;
             Ok(CsrfForm(value))
         })
     }

@@ -72,7 +72,8 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some((admin_url, name)) = &self.pg {
             if let Ok(mut admin) = PgConnection::establish(admin_url) {
-                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                let _ =
+                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
             }
         }
     }
@@ -103,7 +104,9 @@ pub struct Page {
 
 impl Page {
     pub fn location(&self) -> Option<&str> {
-        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok())
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
     }
 
     pub fn contains(&self, text: &str) -> bool {
@@ -118,7 +121,11 @@ impl Page {
 
     #[track_caller]
     pub fn assert_contains(&self, text: &str) {
-        assert!(self.body.contains(text), "expected {text:?} in:\n{}", self.body);
+        assert!(
+            self.body.contains(text),
+            "expected {text:?} in:\n{}",
+            self.body
+        );
     }
 }
 
@@ -159,7 +166,8 @@ where
                 if expired {
                     self.cookies.remove(c.name());
                 } else {
-                    self.cookies.insert(c.name().to_string(), c.value().to_string());
+                    self.cookies
+                        .insert(c.name().to_string(), c.value().to_string());
                 }
             }
         }
@@ -259,10 +267,21 @@ impl TestApp {
     }
 
     /// Creates an account directly (as `lims create-user` would).
-    pub fn create_user(&self, username: &str, role: lims::user::Role, password: &str) -> lims::user::User {
+    pub fn create_user(
+        &self,
+        username: &str,
+        role: lims::user::Role,
+        password: &str,
+    ) -> lims::user::User {
         let mut conn = self.db.conn();
-        lims::user::create_from_cli(&mut conn, username, role, &format!("{username} Test"), password)
-            .expect("create user")
+        lims::user::create_from_cli(
+            &mut conn,
+            username,
+            role,
+            &format!("{username} Test"),
+            password,
+        )
+        .expect("create user")
     }
 
     /// An app with its first admin created (user `admin`).
