@@ -12,6 +12,7 @@ pub mod db;
 pub mod error;
 pub mod i18n;
 pub mod ids;
+pub mod label;
 pub mod user;
 pub mod validation;
 pub mod web;

@@ -12,6 +12,26 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../static/css/lims.css"),
     ),
     (
+        "css/labels.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../static/css/labels.css"),
+    ),
+    (
+        "css/labels-50x25.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../static/css/labels-50x25.css"),
+    ),
+    (
+        "css/labels-100x50.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../static/css/labels-100x50.css"),
+    ),
+    (
+        "js/print.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/print.js"),
+    ),
+    (
         "img/logo.svg",
         "image/svg+xml",
         include_bytes!("../../static/img/logo.svg"),
