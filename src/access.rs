@@ -10,6 +10,8 @@ pub enum Permission {
     ViewAudit,
     /// Register seizures and pre-register their samples (field or lab counter).
     RegisterSeizure,
+    /// Find and read seizures, samples and their custody history.
+    ViewCases,
     /// Physical work at the lab: receipt, custody events, labels, results.
     HandleSamples,
     /// Assign tests, review results, issue reports, instrument calibration.
@@ -23,7 +25,7 @@ pub fn allows(role: Role, permission: Permission) -> bool {
     use Role::*;
     match permission {
         ManageUsers | ViewAudit | ManageCatalogue => role == Admin,
-        RegisterSeizure => matches!(role, Enforcement | Technician | Supervisor),
+        RegisterSeizure | ViewCases => matches!(role, Enforcement | Technician | Supervisor),
         HandleSamples => matches!(role, Technician | Supervisor),
         Supervise => role == Supervisor,
     }
@@ -35,6 +37,7 @@ pub fn refusal_reason(permission: Permission) -> &'static str {
         Permission::ManageUsers => "errors.forbidden.manage_users",
         Permission::ViewAudit => "errors.forbidden.view_audit",
         Permission::RegisterSeizure => "errors.forbidden.register_seizure",
+        Permission::ViewCases => "errors.forbidden.view_cases",
         Permission::HandleSamples => "errors.forbidden.handle_samples",
         Permission::Supervise => "errors.forbidden.supervise",
         Permission::ManageCatalogue => "errors.forbidden.manage_catalogue",
@@ -55,5 +58,7 @@ mod tests {
         assert!(!allows(Role::Technician, Permission::Supervise));
         assert!(allows(Role::Supervisor, Permission::Supervise));
         assert!(!allows(Role::Admin, Permission::HandleSamples));
+        assert!(allows(Role::Enforcement, Permission::ViewCases));
+        assert!(!allows(Role::Admin, Permission::ViewCases));
     }
 }

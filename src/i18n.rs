@@ -84,6 +84,26 @@ pub fn format_datetime(lang: Lang, tz: Tz, utc: &NaiveDateTime) -> String {
     }
 }
 
+/// A calendar date (`YYYY-MM-DD`) in the user's format; other text is shown as it is.
+pub fn format_date(lang: Lang, iso: &str) -> String {
+    match chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d") {
+        Ok(d) => match lang {
+            Lang::Es => d.format("%d/%m/%Y").to_string(),
+            Lang::En => d.format("%b %-d, %Y").to_string(),
+        },
+        Err(_) => iso.to_string(),
+    }
+}
+
+/// A measured quantity with as many decimals as it has (at most 4).
+pub fn format_quantity(lang: Lang, value: f64) -> String {
+    let text = format!("{value:.4}");
+    let decimals = text
+        .split_once('.')
+        .map_or(0, |(_, f)| f.trim_end_matches('0').len());
+    format_number(lang, value, decimals)
+}
+
 /// Formats a number with the locale's decimal and thousands separators.
 pub fn format_number(lang: Lang, value: f64, decimals: usize) -> String {
     let (thousands, decimal) = match lang {
@@ -136,6 +156,9 @@ mod tests {
         assert_eq!(format_number(Lang::En, -0.4, 0), "0");
         assert_eq!(format_number(Lang::Es, -12.5, 1), "-12,5");
         assert_eq!(format_number(Lang::En, 999.0, 0), "999");
+        assert_eq!(format_quantity(Lang::Es, 1250.5), "1.250,5");
+        assert_eq!(format_quantity(Lang::En, 3.0), "3");
+        assert_eq!(format_date(Lang::Es, "2026-03-01"), "01/03/2026");
     }
 
     #[test]

@@ -27,4 +27,13 @@ macro_rules! id_type {
     )*};
 }
 
-id_type!(UserId, AuditId, LoginAttemptId, ApiTokenId);
+id_type!(
+    UserId,
+    AuditId,
+    LoginAttemptId,
+    ApiTokenId,
+    SeizureId,
+    SampleId,
+    CustodyEventId,
+    StorageLocationId,
+);

@@ -21,6 +21,11 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// The problem of `field` in repeated row `i` (fields named `s{i}_{field}`).
+    pub fn row(&self, i: usize, field: &str) -> Option<&str> {
+        self.get(&format!("s{i}_{field}"))
+    }
+
     pub fn fields(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
@@ -38,4 +43,130 @@ impl FieldErrors {
 pub fn opt(value: &str) -> Option<String> {
     let v = value.trim();
     (!v.is_empty()).then(|| v.to_string())
+}
+
+/// A decimal as typed in either locale: `12,5` or `12.5` (no thousands separators).
+pub fn parse_decimal(value: &str) -> Option<f64> {
+    let v = value.trim().replace(',', ".");
+    if v.is_empty() || v.matches('.').count() > 1 {
+        return None;
+    }
+    v.parse::<f64>().ok().filter(|x| x.is_finite())
+}
+
+/// A calendar date from an `<input type="date">`: `YYYY-MM-DD`.
+pub fn parse_date(value: &str) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").ok()
+}
+
+/// A local date and time from an `<input type="datetime-local">` in the lab's time zone,
+/// returned in UTC.
+pub fn parse_local_datetime(value: &str, tz: chrono_tz::Tz) -> Option<chrono::NaiveDateTime> {
+    use chrono::TimeZone;
+    let v = value.trim();
+    let local = chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S"))
+        .ok()?;
+    tz.from_local_datetime(&local)
+        .earliest()
+        .map(|t| t.naive_utc())
+}
+
+/// The value for a `datetime-local` input showing a UTC time in the lab's time zone.
+pub fn local_input_value(utc: &chrono::NaiveDateTime, tz: chrono_tz::Tz) -> String {
+    utc.and_utc()
+        .with_timezone(&tz)
+        .format("%Y-%m-%dT%H:%M")
+        .to_string()
+}
+
+/// Checks a required free-text field and its length; returns the trimmed text.
+pub fn required_text(
+    errors: &mut FieldErrors,
+    field: &str,
+    value: &str,
+    max_chars: usize,
+) -> String {
+    let v = value.trim();
+    if v.is_empty() {
+        errors.add(field, "validation.required");
+    } else if v.chars().count() > max_chars {
+        errors.add(field, "validation.too_long");
+    }
+    v.to_string()
+}
+
+/// Checks an optional free-text field's length.
+pub fn optional_text(
+    errors: &mut FieldErrors,
+    field: &str,
+    value: &str,
+    max_chars: usize,
+) -> Option<String> {
+    let v = opt(value);
+    if v.as_ref().is_some_and(|s| s.chars().count() > max_chars) {
+        errors.add(field, "validation.too_long");
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_in_both_locales() {
+        assert_eq!(parse_decimal("12,5"), Some(12.5));
+        assert_eq!(parse_decimal(" 12.5 "), Some(12.5));
+        assert_eq!(parse_decimal("1.234,5"), None);
+        assert_eq!(parse_decimal("abc"), None);
+        assert_eq!(parse_decimal(""), None);
+    }
+
+    #[test]
+    fn local_datetime_to_utc() {
+        let tz: chrono_tz::Tz = "America/Lima".parse().unwrap();
+        let utc = parse_local_datetime("2026-03-01T10:30", tz).unwrap();
+        assert_eq!(utc.to_string(), "2026-03-01 15:30:00");
+        assert_eq!(local_input_value(&utc, tz), "2026-03-01T10:30");
+        assert!(parse_local_datetime("yesterday", tz).is_none());
+    }
+}
+
+/// The UTC instant at which a calendar day starts in the lab's time zone.
+pub fn day_start_utc(date: chrono::NaiveDate, tz: chrono_tz::Tz) -> Option<chrono::NaiveDateTime> {
+    use chrono::TimeZone;
+    tz.from_local_datetime(&date.and_hms_opt(0, 0, 0)?)
+        .earliest()
+        .map(|t| t.naive_utc())
+}
+
+/// A `from`/`to` pair of dates typed in a list filter, as a half-open UTC range that includes
+/// the whole `to` day. Problems go beside the two fields.
+pub fn date_range(
+    from: &str,
+    to: &str,
+    tz: chrono_tz::Tz,
+    errors: &mut FieldErrors,
+) -> (Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>) {
+    let mut bound = |field: &str, text: &str, days: i64| {
+        if text.trim().is_empty() {
+            return None;
+        }
+        match parse_date(text).and_then(|d| day_start_utc(d, tz)) {
+            Some(t) => Some(t + chrono::TimeDelta::days(days)),
+            None => {
+                errors.add(field, "validation.date_format");
+                None
+            }
+        }
+    };
+    let start = bound("from", from, 0);
+    let end = bound("to", to, 1);
+    if let (Some(s), Some(e)) = (start, end) {
+        if s >= e {
+            errors.add("to", "validation.date_order");
+        }
+    }
+    (start, end)
 }

@@ -235,3 +235,168 @@ async fn setup_login_and_language_switch_in_a_real_browser() {
     w.shot("audit-es").await;
     w.client.close().await.unwrap();
 }
+
+/// Selects an option of a `<select>` by its value.
+async fn choose(w: &mut Walk, name: &str, value: &str) {
+    w.client
+        .find(Locator::Css(&format!("select[name='{name}'] option[value='{value}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn click(w: &mut Walk, css: &str) {
+    w.client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn sign_in(w: &mut Walk, username: &str, password: &str) {
+    w.go("/login").await;
+    w.fill("username", username).await;
+    w.fill("password", password).await;
+    w.submit("form[action='/login']").await;
+    w.wait_path("/").await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn seizure_receipt_labels_and_transfer_in_a_real_browser() {
+    if std::env::var("LIMS_BROWSER_TESTS").as_deref() != Ok("1") {
+        println!("browser test skipped: set LIMS_BROWSER_TESTS=1 (needs chromium and chromium-driver)");
+        return;
+    }
+    use lims::user::Role;
+    const PW: &str = "clave de laboratorio";
+    let app = common::TestApp::with_admin();
+    app.create_user("oficial", Role::Enforcement, PW);
+    app.create_user("tecnico", Role::Technician, PW);
+    app.create_user("tecnica2", Role::Technician, PW);
+    {
+        let mut conn = app.db.conn();
+        let admin = lims::user::find_by_username(&mut conn, "admin").unwrap().unwrap();
+        lims::storage::create(
+            &mut conn,
+            &admin.actor(None),
+            &lims::storage::NewLocationInput {
+                code: "REF-1".into(),
+                name: "Refrigerador 1".into(),
+                kind: "fridge".into(),
+                parent_id: String::new(),
+            },
+        )
+        .unwrap();
+    }
+    let base = start_server(&app);
+    let (_driver, port) = start_driver();
+    let caps = serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-dev-shm-usage", "--window-size=1280,1000", "--lang=es-PE"],
+            "prefs": { "intl.accept_languages": "es-PE,es" }
+        }
+    });
+    let client = ClientBuilder::native()
+        .capabilities(caps.as_object().unwrap().clone())
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("webdriver session");
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/browser-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let mut w = Walk {
+        client,
+        base,
+        shots,
+        n: 20,
+    };
+
+    // 1. The officer pre-registers a seizure with two sealed samples.
+    sign_in(&mut w, "oficial", PW).await;
+    w.go("/seizures/new").await;
+    w.wait_text("Registrar incautación").await;
+    w.fill("reference", "ACTA-2026-0412").await;
+    w.fill("customs_office", "Administración de Aduana Frontera Desaguadero").await;
+    w.fill("declaration_number", "211-2026-10-004512").await;
+    w.fill("place", "Puente internacional, carril de carga").await;
+    w.fill("goods_description", "Polvo blanco en 12 paquetes ocultos en doble fondo").await;
+    w.fill("declared_hs_code", "2939.71").await;
+    w.fill("importer", "Altiplano Import Export Ltda.").await;
+    choose(&mut w, "origin_country", "BO").await;
+    choose(&mut w, "risk_channel", "intelligence").await;
+    w.fill("s0_description", "Paquete 1, polvo blanco").await;
+    w.fill("s0_quantity", "250,5").await;
+    choose(&mut w, "s0_quantity_unit", "g").await;
+    w.fill("s0_seal_number", "PR-0001").await;
+    choose(&mut w, "s0_priority", "urgent").await;
+    w.fill("s1_description", "Paquete 7, polvo blanco").await;
+    w.fill("s1_seal_number", "PR-0002").await;
+    w.shot("seizure-form").await;
+    w.submit("form[action='/seizures']").await;
+    let text = w.wait_text("Acta ACTA-2026-0412 registrada").await;
+    let year = lims::sample::lab_year(chrono_tz::America::Lima);
+    let code = format!("LAB-{year}-000001");
+    assert!(text.contains(&code), "{text}");
+    w.shot("seizure-page").await;
+    w.submit("form[action='/logout']").await;
+    w.wait_path("/login").await;
+
+    // 2. The technician scans the first sample at receipt.
+    sign_in(&mut w, "tecnico", PW).await;
+    w.go("/receive").await;
+    w.wait_text("Muestras registradas pendientes").await;
+    w.shot("receipt-scan").await;
+    let field = w.client.find(Locator::Css("input[name='code']")).await.unwrap();
+    field.send_keys(&format!("{code}\u{E007}")).await.unwrap();
+    w.wait_text("Precinto registrado en el acta").await;
+    w.fill("seal_number", "PR-0001").await;
+    click(&mut w, "input[name='seal_intact'][value='yes']").await;
+    click(&mut w, "input[name='quantity_sufficient'][value='yes']").await;
+    w.fill("quantity", "250,5").await;
+    let fridge = w
+        .client
+        .find(Locator::Css("select[name='storage_location_id'] option:nth-child(2)"))
+        .await
+        .unwrap();
+    fridge.click().await.unwrap();
+    w.shot("receipt-form").await;
+    w.submit("form[action$='/receive']").await;
+    w.wait_text(&format!("Muestra {code} recibida")).await;
+    let sample_path = w.path().await;
+
+    // 3. Labels for the sample.
+    w.go(&format!("{sample_path}/labels")).await;
+    w.wait_text(&code).await;
+    let svgs = w.client.find_all(Locator::Css("svg")).await.unwrap();
+    assert!(svgs.len() >= 2, "barcode and QR drawn");
+    w.shot("labels").await;
+
+    // 4. Transfer to a colleague, who confirms with her password.
+    w.go(&format!("{sample_path}/custody?kind=handed_over")).await;
+    w.wait_text("Contraseña de quien recibe").await;
+    choose(&mut w, "to_username", "tecnica2").await;
+    w.fill("to_password", "no es su clave").await;
+    w.fill("reason", "Para análisis por GC-MS").await;
+    w.submit("form[action$='/custody']").await;
+    w.wait_text("La contraseña de quien recibe no es correcta").await;
+    w.shot("transfer-wrong-password").await;
+    w.fill("to_password", PW).await;
+    w.submit("form[action$='/custody']").await;
+    w.wait_text("Evento registrado").await;
+
+    // 5. The sample page shows the whole timeline, intact.
+    let text = w.wait_text("Entregada a otra persona").await;
+    for step in ["Recolectada", "Precintada", "Recibida en el laboratorio", "Almacenada", "Cadena íntegra"] {
+        assert!(text.contains(step), "{step} missing:\n{text}");
+    }
+    w.shot("sample-timeline-es").await;
+    w.submit("form.langswitch").await;
+    w.wait_text("Chain of custody").await;
+    w.shot("sample-timeline-en").await;
+    w.client.close().await.unwrap();
+}

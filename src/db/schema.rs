@@ -115,6 +115,7 @@ diesel::table! {
         registered_by -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        retained_until -> Nullable<Text>,
     }
 }
 
@@ -145,6 +146,8 @@ diesel::table! {
         witness -> Nullable<Text>,
         prev_hash -> Text,
         hash -> Text,
+        retained_until -> Nullable<Text>,
+        quantity_sufficient -> Nullable<Bool>,
     }
 }
 

@@ -2,7 +2,6 @@
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use serde::Deserialize;
 
 use crate::access::Permission;
@@ -10,7 +9,7 @@ use crate::audit::{self, AuditEntry, AuditFilter, Cursor};
 use crate::error::AppError;
 use crate::ids::UserId;
 use crate::user::{self, User};
-use crate::validation::FieldErrors;
+use crate::validation::{date_range, FieldErrors};
 use crate::web::context::Ctx;
 use crate::web::{render_status, AppState};
 
@@ -65,15 +64,6 @@ struct AuditPage {
     first_page: bool,
 }
 
-/// A date typed in the lab's time zone, as the UTC instant of that day's start.
-fn day_start(text: &str, tz: chrono_tz::Tz) -> Option<NaiveDateTime> {
-    let date = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()?;
-    let local = tz
-        .from_local_datetime(&date.and_hms_opt(0, 0, 0)?)
-        .earliest()?;
-    Some(local.naive_utc())
-}
-
 async fn list(
     ctx: Ctx,
     state: web::Data<AppState>,
@@ -92,24 +82,7 @@ async fn list(
     if !query.entity.trim().is_empty() {
         filter.entity = Some(query.entity.trim().to_string());
     }
-    if !query.from.trim().is_empty() {
-        match day_start(&query.from, ctx.tz) {
-            Some(t) => filter.from = Some(t),
-            None => errors.add("from", "validation.date_format"),
-        }
-    }
-    if !query.to.trim().is_empty() {
-        // "to" includes the whole day typed.
-        match day_start(&query.to, ctx.tz) {
-            Some(t) => filter.until = Some(t + chrono::TimeDelta::days(1)),
-            None => errors.add("to", "validation.date_format"),
-        }
-    }
-    if let (Some(from), Some(until)) = (filter.from, filter.until) {
-        if from >= until {
-            errors.add("to", "validation.date_order");
-        }
-    }
+    (filter.from, filter.until) = date_range(&query.from, &query.to, ctx.tz, &mut errors);
     let cursor = Cursor::decode(&query.after);
     let first_page = cursor.is_none();
     let valid = errors.is_empty();

@@ -76,6 +76,44 @@ impl Ctx {
         i18n::format_datetime(self.lang, self.tz, utc)
     }
 
+    /// A calendar date stored as `YYYY-MM-DD`.
+    pub fn date(&self, iso: impl AsRef<str>) -> String {
+        i18n::format_date(self.lang, iso.as_ref())
+    }
+
+    pub fn qty(&self, value: &Option<f64>, unit: &Option<String>) -> String {
+        match value {
+            Some(v) => format!(
+                "{} {}",
+                i18n::format_quantity(self.lang, *v),
+                unit.as_deref().map(|u| self.unit(u)).unwrap_or_default()
+            )
+            .trim()
+            .to_string(),
+            None => "—".to_string(),
+        }
+    }
+
+    /// Unit symbols are international; only "units" is a word.
+    pub fn unit(&self, unit: &str) -> String {
+        if unit == "units" {
+            self.t("units.units")
+        } else {
+            unit.to_string()
+        }
+    }
+
+    /// The translation of a stored code such as a status: key `prefix.value`.
+    pub fn label(&self, prefix: &str, value: impl AsRef<str>) -> String {
+        self.t(format!("{prefix}.{}", value.as_ref()))
+    }
+
+    pub fn country(&self, code: &Option<String>) -> String {
+        code.as_deref()
+            .map(|c| crate::country::name(c, self.lang).unwrap_or_else(|| c.to_string()))
+            .unwrap_or_else(|| "—".to_string())
+    }
+
     pub fn role_name(&self, role: impl AsRef<str>) -> String {
         match Role::parse(role.as_ref()) {
             Some(r) => self.t(r.label_key()),
@@ -97,6 +135,22 @@ impl Ctx {
 
     pub fn can_view_audit(&self) -> bool {
         self.can(Permission::ViewAudit)
+    }
+
+    pub fn can_view_cases(&self) -> bool {
+        self.can(Permission::ViewCases)
+    }
+
+    pub fn can_register(&self) -> bool {
+        self.can(Permission::RegisterSeizure)
+    }
+
+    pub fn can_handle_samples(&self) -> bool {
+        self.can(Permission::HandleSamples)
+    }
+
+    pub fn can_supervise(&self) -> bool {
+        self.can(Permission::Supervise)
     }
 
     /// Marks the navigation entry of the current area.

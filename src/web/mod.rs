@@ -4,10 +4,16 @@ pub mod account;
 pub mod audit;
 pub mod auth;
 pub mod context;
+pub mod custody;
 pub mod errors;
+pub mod forms;
 pub mod health;
 pub mod home;
+pub mod labels;
 pub mod middleware;
+pub mod samples;
+pub mod search;
+pub mod seizures;
 pub mod session;
 pub mod static_files;
 pub mod users;
@@ -128,6 +134,11 @@ pub fn build_app(
         .configure(account::config)
         .configure(users::config)
         .configure(audit::config)
+        .configure(seizures::config)
+        .configure(samples::config)
+        .configure(search::config)
+        .configure(custody::config)
+        .configure(labels::config)
         .default_service(web::to(errors::not_found))
 }
 

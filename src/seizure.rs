@@ -1,0 +1,361 @@
+//! Seizures (actas de incautación / comiso): registration with their samples, lists, lookups.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::audit::{self, Actor};
+use crate::db::schema::seizures;
+use crate::db::{now, write_tx, DbConn};
+use crate::error::AppError;
+use crate::ids::{SeizureId, UserId};
+use crate::sample::{self, lab_year, text_enum, Handler, Sample, SampleInput, ValidSample};
+use crate::tariff::{self, TariffCheck};
+use crate::validation::{optional_text, parse_local_datetime, required_text, FieldErrors};
+
+text_enum!(
+    /// The risk-management channel that selected the cargo.
+    RiskChannel {
+        Red => "red",
+        Amber => "amber",
+        Green => "green",
+        Intelligence => "intelligence",
+        Random => "random",
+    }
+);
+
+#[derive(Queryable, Selectable, Identifiable, Debug, Clone, Serialize)]
+#[diesel(table_name = seizures)]
+pub struct Seizure {
+    pub id: SeizureId,
+    pub reference: String,
+    pub customs_office: String,
+    pub declaration_number: Option<String>,
+    pub seized_at: NaiveDateTime,
+    pub place: String,
+    pub seizing_officer: String,
+    pub goods_description: String,
+    pub declared_hs_code: Option<String>,
+    pub origin_country: Option<String>,
+    pub importer: Option<String>,
+    pub risk_channel: String,
+    pub notes: Option<String>,
+    pub registered_by: UserId,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The seizure form as typed.
+#[derive(Debug, Default, Clone, Serialize, serde::Deserialize)]
+pub struct SeizureInput {
+    #[serde(default)]
+    pub reference: String,
+    #[serde(default)]
+    pub customs_office: String,
+    #[serde(default)]
+    pub declaration_number: String,
+    #[serde(default)]
+    pub seized_at: String,
+    #[serde(default)]
+    pub place: String,
+    #[serde(default)]
+    pub seizing_officer: String,
+    #[serde(default)]
+    pub goods_description: String,
+    #[serde(default)]
+    pub declared_hs_code: String,
+    #[serde(default)]
+    pub origin_country: String,
+    #[serde(default)]
+    pub importer: String,
+    #[serde(default)]
+    pub risk_channel: String,
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// References and declaration numbers are compared without case or surrounding spaces.
+pub fn normalize_reference(text: &str) -> String {
+    text.trim().to_uppercase()
+}
+
+struct ValidSeizure {
+    reference: String,
+    customs_office: String,
+    declaration_number: Option<String>,
+    seized_at: NaiveDateTime,
+    place: String,
+    seizing_officer: String,
+    goods_description: String,
+    declared_hs_code: Option<String>,
+    origin_country: Option<String>,
+    importer: Option<String>,
+    risk_channel: RiskChannel,
+    notes: Option<String>,
+}
+
+fn validate(
+    conn: &mut DbConn,
+    input: &SeizureInput,
+    tz: chrono_tz::Tz,
+    errors: &mut FieldErrors,
+) -> QueryResult<(ValidSeizure, TariffCheck)> {
+    let reference = normalize_reference(&required_text(errors, "reference", &input.reference, 60));
+    let customs_office = required_text(errors, "customs_office", &input.customs_office, 120);
+    let declaration_number = optional_text(errors, "declaration_number", &input.declaration_number, 60)
+        .map(|d| normalize_reference(&d));
+    let seized_at = if input.seized_at.trim().is_empty() {
+        errors.add("seized_at", "validation.required");
+        now()
+    } else {
+        match parse_local_datetime(&input.seized_at, tz) {
+            // A few minutes of clock difference between a field device and the server is normal.
+            Some(t) if t <= now() + chrono::TimeDelta::minutes(10) => t,
+            Some(_) => {
+                errors.add("seized_at", "validation.not_in_future");
+                now()
+            }
+            None => {
+                errors.add("seized_at", "validation.datetime_format");
+                now()
+            }
+        }
+    };
+    let place = required_text(errors, "place", &input.place, 200);
+    let seizing_officer = required_text(errors, "seizing_officer", &input.seizing_officer, 120);
+    let goods_description =
+        required_text(errors, "goods_description", &input.goods_description, 2000);
+    let check = tariff::check_code(conn, &input.declared_hs_code)?;
+    let declared_hs_code = match &check {
+        TariffCheck::Empty => None,
+        TariffCheck::Malformed => {
+            errors.add("declared_hs_code", "validation.hs_format");
+            None
+        }
+        _ => Some(tariff::normalize_code(&input.declared_hs_code)),
+    };
+    let origin_country = match input.origin_country.trim() {
+        "" => None,
+        c if crate::country::is_valid(&c.to_uppercase()) => Some(c.to_uppercase()),
+        _ => {
+            errors.add("origin_country", "validation.choose_one");
+            None
+        }
+    };
+    let importer = optional_text(errors, "importer", &input.importer, 200);
+    let risk_channel = RiskChannel::parse(&input.risk_channel).unwrap_or_else(|| {
+        errors.add("risk_channel", "validation.choose_one");
+        RiskChannel::Random
+    });
+    let notes = optional_text(errors, "notes", &input.notes, 4000);
+    Ok((
+        ValidSeizure {
+            reference,
+            customs_office,
+            declaration_number,
+            seized_at,
+            place,
+            seizing_officer,
+            goods_description,
+            declared_hs_code,
+            origin_country,
+            importer,
+            risk_channel,
+            notes,
+        },
+        check,
+    ))
+}
+
+/// A registered seizure with its samples, and whether its declared tariff code was unknown.
+pub struct Registered {
+    pub seizure: Seizure,
+    pub samples: Vec<Sample>,
+    pub unknown_tariff_code: bool,
+}
+
+/// Registers a seizure with one or more samples in one transaction. Samples registered by an
+/// enforcement officer in the field must carry their seal number.
+pub fn register(
+    conn: &mut DbConn,
+    actor: &Actor,
+    user_id: &UserId,
+    input: &SeizureInput,
+    sample_inputs: &[SampleInput],
+    seal_required: bool,
+    tz: chrono_tz::Tz,
+) -> Result<Registered, AppError> {
+    let mut errors = FieldErrors::default();
+    let (valid, check) = validate(conn, input, tz, &mut errors)?;
+    let rows: Vec<(usize, &SampleInput)> = sample_inputs
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.is_blank())
+        .collect();
+    if rows.is_empty() {
+        errors.add("samples", "validation.one_sample");
+    }
+    let samples_valid: Vec<ValidSample> = rows
+        .iter()
+        .map(|(i, s)| sample::validate(s, &format!("s{i}_"), seal_required, &mut errors))
+        .collect();
+    if !valid.reference.is_empty() && find_by_reference(conn, &valid.reference)?.is_some() {
+        errors.add("reference", "validation.reference_taken");
+    }
+    errors.into_result()?;
+    write_tx(conn, |conn| {
+        // Checked again inside the transaction: the unique index is the last word.
+        if find_by_reference(conn, &valid.reference)?.is_some() {
+            return Err(AppError::invalid("reference", "validation.reference_taken"));
+        }
+        let t = now();
+        let id = SeizureId::new_v7();
+        diesel::insert_into(seizures::table)
+            .values((
+                seizures::id.eq(&id),
+                seizures::reference.eq(&valid.reference),
+                seizures::customs_office.eq(&valid.customs_office),
+                seizures::declaration_number.eq(&valid.declaration_number),
+                seizures::seized_at.eq(valid.seized_at),
+                seizures::place.eq(&valid.place),
+                seizures::seizing_officer.eq(&valid.seizing_officer),
+                seizures::goods_description.eq(&valid.goods_description),
+                seizures::declared_hs_code.eq(&valid.declared_hs_code),
+                seizures::origin_country.eq(&valid.origin_country),
+                seizures::importer.eq(&valid.importer),
+                seizures::risk_channel.eq(valid.risk_channel.as_str()),
+                seizures::notes.eq(&valid.notes),
+                seizures::registered_by.eq(user_id),
+                seizures::created_at.eq(t),
+                seizures::updated_at.eq(t),
+            ))
+            .execute(conn)?;
+        let seizure = find(conn, &id)?;
+        audit::record(
+            conn,
+            actor,
+            "create",
+            "seizure",
+            Some(id.as_str()),
+            None::<&()>,
+            Some(&seizure),
+        )?;
+        let who = Handler { actor, user_id };
+        let year = lab_year(tz);
+        let mut samples = Vec::new();
+        for v in &samples_valid {
+            let code = sample::allocate_lab_code(conn, year)?;
+            samples.push(sample::insert_registered(conn, &who, &seizure, code, v)?);
+        }
+        Ok(Registered {
+            seizure,
+            samples,
+            unknown_tariff_code: matches!(check, TariffCheck::Unknown),
+        })
+    })
+}
+
+pub fn find(conn: &mut DbConn, id: &SeizureId) -> QueryResult<Seizure> {
+    seizures::table
+        .find(id)
+        .select(Seizure::as_select())
+        .first(conn)
+}
+
+pub fn find_by_reference(conn: &mut DbConn, reference: &str) -> QueryResult<Option<Seizure>> {
+    seizures::table
+        .filter(seizures::reference.eq(normalize_reference(reference)))
+        .select(Seizure::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn by_declaration(conn: &mut DbConn, number: &str) -> QueryResult<Vec<Seizure>> {
+    seizures::table
+        .filter(seizures::declaration_number.eq(normalize_reference(number)))
+        .order(seizures::seized_at.desc())
+        .select(Seizure::as_select())
+        .load(conn)
+}
+
+/// The customs offices in use, for filters and the form's suggestions.
+pub fn offices(conn: &mut DbConn) -> QueryResult<Vec<String>> {
+    seizures::table
+        .select(seizures::customs_office)
+        .distinct()
+        .order(seizures::customs_office.asc())
+        .load(conn)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct SeizureFilter {
+    pub customs_office: Option<String>,
+    pub risk_channel: Option<RiskChannel>,
+    pub from: Option<NaiveDateTime>,
+    pub until: Option<NaiveDateTime>,
+}
+
+/// Keyset position in the seizure list (latest seizure first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub seized_at: NaiveDateTime,
+    pub id: SeizureId,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        format!("{}_{}", self.seized_at.format("%Y%m%dT%H%M%S%.6f"), self.id)
+    }
+
+    pub fn decode(text: &str) -> Option<Cursor> {
+        let (ts, id) = text.split_once('_')?;
+        uuid::Uuid::parse_str(id).ok()?;
+        Some(Cursor {
+            seized_at: NaiveDateTime::parse_from_str(ts, "%Y%m%dT%H%M%S%.6f").ok()?,
+            id: SeizureId(id.to_string()),
+        })
+    }
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    filter: &SeizureFilter,
+    after: Option<&Cursor>,
+    page_size: i64,
+) -> QueryResult<(Vec<Seizure>, Option<Cursor>)> {
+    let mut q = seizures::table
+        .select(Seizure::as_select())
+        .order((seizures::seized_at.desc(), seizures::id.desc()))
+        .limit(page_size + 1)
+        .into_boxed();
+    if let Some(office) = &filter.customs_office {
+        q = q.filter(seizures::customs_office.eq(office.clone()));
+    }
+    if let Some(ch) = filter.risk_channel {
+        q = q.filter(seizures::risk_channel.eq(ch.as_str()));
+    }
+    if let Some(from) = filter.from {
+        q = q.filter(seizures::seized_at.ge(from));
+    }
+    if let Some(until) = filter.until {
+        q = q.filter(seizures::seized_at.lt(until));
+    }
+    if let Some(c) = after {
+        q = q.filter(
+            seizures::seized_at.lt(c.seized_at).or(seizures::seized_at
+                .eq(c.seized_at)
+                .and(seizures::id.lt(c.id.clone()))),
+        );
+    }
+    let mut rows = q.load(conn)?;
+    let next = if rows.len() as i64 > page_size {
+        rows.truncate(page_size as usize);
+        rows.last().map(|s| Cursor {
+            seized_at: s.seized_at,
+            id: s.id.clone(),
+        })
+    } else {
+        None
+    };
+    Ok((rows, next))
+}

@@ -1,0 +1,36 @@
+//! Reading urlencoded forms whose fields repeat per row (e.g. the sample rows of a seizure).
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+pub struct Pairs(pub Vec<(String, String)>);
+
+impl Pairs {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The fields starting with `prefix`, without it, as a struct of text fields.
+    pub fn group<T: DeserializeOwned + Default>(&self, prefix: &str) -> T {
+        let map: Map<String, Value> = self
+            .0
+            .iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix(prefix)
+                    .map(|name| (name.to_string(), Value::String(v.clone())))
+            })
+            .collect();
+        serde_json::from_value(Value::Object(map)).unwrap_or_default()
+    }
+
+    /// A small count field such as the number of rows shown, clamped to `1..=max`.
+    pub fn count(&self, name: &str, default: usize, max: usize) -> usize {
+        self.get(name)
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(default)
+            .clamp(1, max)
+    }
+}

@@ -1,0 +1,443 @@
+//! Seizure registration with its samples, the seizure list and the seizure page.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::access::Permission;
+use crate::error::AppError;
+use crate::ids::SeizureId;
+use crate::sample::{self, Handler, Priority, Sample, SampleInput, UNITS};
+use crate::seizure::{self, RiskChannel, Seizure, SeizureFilter, SeizureInput};
+use crate::user::Role;
+use crate::validation::{date_range, local_input_value, FieldErrors};
+use crate::web::context::Ctx;
+use crate::web::forms::Pairs;
+use crate::web::session::{self, CsrfForm};
+use crate::web::{render_status, see_other, AppState};
+
+pub const PAGE_SIZE: i64 = 50;
+const MAX_ROWS: usize = 50;
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.route("/seizures", web::get().to(list))
+        .route("/seizures", web::post().to(create))
+        .route("/seizures/new", web::get().to(new_form))
+        .route("/seizures/{id}", web::get().to(show))
+        .route("/seizures/{id}/samples", web::get().to(add_samples_form))
+        .route("/seizures/{id}/samples", web::post().to(add_samples));
+}
+
+pub fn parse_id(raw: &str) -> Result<SeizureId, AppError> {
+    uuid::Uuid::parse_str(raw).map_err(|_| AppError::NotFound)?;
+    Ok(SeizureId(raw.to_string()))
+}
+
+/// The choices the seizure and sample forms offer.
+pub struct Choices {
+    pub offices: Vec<String>,
+    pub countries: &'static [(String, String)],
+    pub channels: &'static [RiskChannel],
+    pub units: &'static [&'static str],
+    pub priorities: &'static [Priority],
+}
+
+impl Choices {
+    fn load(ctx: &Ctx, offices: Vec<String>) -> Choices {
+        Choices {
+            offices,
+            countries: crate::country::options(ctx.lang),
+            channels: RiskChannel::ALL,
+            units: UNITS,
+            priorities: Priority::ALL,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "seizures/new.html")]
+struct NewPage {
+    ctx: Ctx,
+    form: SeizureInput,
+    rows: Vec<SampleInput>,
+    errors: FieldErrors,
+    choices: Choices,
+    seal_required: bool,
+}
+
+fn blank_rows(n: usize) -> Vec<SampleInput> {
+    (0..n)
+        .map(|_| SampleInput {
+            priority: Priority::Routine.as_str().into(),
+            ..Default::default()
+        })
+        .collect()
+}
+
+async fn new_form(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let user = ctx.require(Permission::RegisterSeizure)?;
+    let offices = state.db(|conn| Ok(seizure::offices(conn)?)).await?;
+    let form = SeizureInput {
+        seized_at: local_input_value(&crate::db::now(), ctx.tz),
+        seizing_officer: if user.role() == Role::Enforcement {
+            user.full_name.clone()
+        } else {
+            String::new()
+        },
+        ..Default::default()
+    };
+    let choices = Choices::load(&ctx, offices);
+    render_status(
+        &NewPage {
+            seal_required: user.role() == Role::Enforcement,
+            ctx,
+            form,
+            rows: blank_rows(2),
+            errors: FieldErrors::default(),
+            choices,
+        },
+        StatusCode::OK,
+    )
+}
+
+fn sample_rows(pairs: &Pairs) -> Vec<SampleInput> {
+    let n = pairs.count("rows", 1, MAX_ROWS);
+    (0..n).map(|i| pairs.group(&format!("s{i}_"))).collect()
+}
+
+async fn create(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    session: Session,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let user = ctx.require(Permission::RegisterSeizure)?;
+    let pairs = Pairs(pairs);
+    let form: SeizureInput = pairs.group("");
+    let mut rows = sample_rows(&pairs);
+    let seal_required = user.role() == Role::Enforcement;
+    // "Add a sample row" re-shows the form with what was typed and one more empty row.
+    if pairs.get("add_row").is_some() {
+        rows.extend(blank_rows(1));
+        rows.truncate(MAX_ROWS);
+        let offices = state.db(|conn| Ok(seizure::offices(conn)?)).await?;
+        let choices = Choices::load(&ctx, offices);
+        return render_status(
+            &NewPage {
+                ctx,
+                form,
+                rows,
+                errors: FieldErrors::default(),
+                choices,
+                seal_required,
+            },
+            StatusCode::OK,
+        );
+    }
+    let actor = ctx.actor()?;
+    let tz = ctx.tz;
+    let (input, sample_inputs, uid) = (form.clone(), rows.clone(), user.id.clone());
+    let result = state
+        .db(move |conn| {
+            seizure::register(conn, &actor, &uid, &input, &sample_inputs, seal_required, tz)
+        })
+        .await;
+    match result {
+        Ok(done) => {
+            let codes: Vec<&str> = done.samples.iter().map(|s| s.lab_code.as_str()).collect();
+            session::push_flash(
+                &session,
+                "ok",
+                ctx.tf(
+                    "seizures.registered",
+                    &[
+                        ("reference", &done.seizure.reference),
+                        ("codes", &codes.join(", ")),
+                    ],
+                ),
+            );
+            if done.unknown_tariff_code {
+                session::push_flash(
+                    &session,
+                    "info",
+                    ctx.t1(
+                        "seizures.unknown_tariff_code",
+                        "code",
+                        done.seizure.declared_hs_code.as_deref().unwrap_or(""),
+                    ),
+                );
+            }
+            Ok(see_other(&format!("/seizures/{}", done.seizure.id)))
+        }
+        Err(AppError::Invalid(errors)) => {
+            let offices = state.db(|conn| Ok(seizure::offices(conn)?)).await?;
+            let choices = Choices::load(&ctx, offices);
+            render_status(
+                &NewPage {
+                    ctx,
+                    form,
+                    rows,
+                    errors,
+                    choices,
+                    seal_required,
+                },
+                StatusCode::BAD_REQUEST,
+            )
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct ListQuery {
+    #[serde(default)]
+    pub office: String,
+    #[serde(default)]
+    pub channel: String,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    #[serde(default)]
+    pub after: String,
+}
+
+impl ListQuery {
+    fn link(&self, after: Option<&seizure::Cursor>) -> String {
+        let after = after.map(seizure::Cursor::encode).unwrap_or_default();
+        let q = serde_urlencoded::to_string([
+            ("office", self.office.as_str()),
+            ("channel", self.channel.as_str()),
+            ("from", self.from.as_str()),
+            ("to", self.to.as_str()),
+            ("after", after.as_str()),
+        ])
+        .unwrap_or_default();
+        format!("/seizures?{q}")
+    }
+}
+
+#[derive(Template)]
+#[template(path = "seizures/list.html")]
+struct ListPage {
+    ctx: Ctx,
+    query: ListQuery,
+    errors: FieldErrors,
+    seizures: Vec<Seizure>,
+    offices: Vec<String>,
+    channels: &'static [RiskChannel],
+    next: Option<String>,
+    newest: String,
+    first_page: bool,
+}
+
+async fn list(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::ViewCases)?;
+    let query = query.into_inner();
+    let mut errors = FieldErrors::default();
+    let (from, until) = date_range(&query.from, &query.to, ctx.tz, &mut errors);
+    let risk_channel = match query.channel.as_str() {
+        "" => None,
+        c => RiskChannel::parse(c).or_else(|| {
+            errors.add("channel", "validation.choose_one");
+            None
+        }),
+    };
+    let filter = SeizureFilter {
+        customs_office: crate::validation::opt(&query.office),
+        risk_channel,
+        from,
+        until,
+    };
+    let cursor = seizure::Cursor::decode(&query.after);
+    let first_page = cursor.is_none();
+    let valid = errors.is_empty();
+    let (seizures, next, offices) = state
+        .db(move |conn| {
+            let (rows, next) = if valid {
+                seizure::list(conn, &filter, cursor.as_ref(), PAGE_SIZE)?
+            } else {
+                (Vec::new(), None)
+            };
+            Ok((rows, next, seizure::offices(conn)?))
+        })
+        .await?;
+    let next = next.map(|c| query.link(Some(&c)));
+    let newest = query.link(None);
+    let status = if valid {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    render_status(
+        &ListPage {
+            ctx,
+            query,
+            errors,
+            seizures,
+            offices,
+            channels: RiskChannel::ALL,
+            next,
+            newest,
+            first_page,
+        },
+        status,
+    )
+}
+
+#[derive(Template)]
+#[template(path = "seizures/show.html")]
+struct ShowPage {
+    ctx: Ctx,
+    seizure: Seizure,
+    samples: Vec<Sample>,
+    registered_by: String,
+    country_name: Option<String>,
+    tariff_description: Option<String>,
+    can_add_samples: bool,
+    can_print: bool,
+}
+
+async fn show(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::ViewCases)?;
+    let id = parse_id(&path)?;
+    let (seizure, samples, registered_by, tariff) = state
+        .db(move |conn| {
+            let seizure = seizure::find(conn, &id)?;
+            let samples = sample::of_seizure(conn, &id)?;
+            let by = crate::user::find(conn, &seizure.registered_by)?.full_name;
+            let tariff = match &seizure.declared_hs_code {
+                Some(code) => crate::tariff::check_code(conn, code)?,
+                None => crate::tariff::TariffCheck::Empty,
+            };
+            Ok((seizure, samples, by, tariff))
+        })
+        .await?;
+    let tariff_description = match tariff {
+        crate::tariff::TariffCheck::Known { description, .. } => Some(description),
+        _ => None,
+    };
+    let country_name = seizure
+        .origin_country
+        .as_deref()
+        .and_then(|c| crate::country::name(c, ctx.lang));
+    render_status(
+        &ShowPage {
+            can_add_samples: ctx.can(Permission::RegisterSeizure),
+            can_print: ctx.can(Permission::HandleSamples),
+            ctx,
+            seizure,
+            samples,
+            registered_by,
+            country_name,
+            tariff_description,
+        },
+        StatusCode::OK,
+    )
+}
+
+#[derive(Template)]
+#[template(path = "seizures/add_samples.html")]
+struct AddSamplesPage {
+    ctx: Ctx,
+    seizure: Seizure,
+    rows: Vec<SampleInput>,
+    errors: FieldErrors,
+    choices: Choices,
+    seal_required: bool,
+}
+
+async fn add_samples_form(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let user = ctx.require(Permission::RegisterSeizure)?;
+    let id = parse_id(&path)?;
+    let seizure = state.db(move |conn| Ok(seizure::find(conn, &id)?)).await?;
+    let choices = Choices::load(&ctx, Vec::new());
+    render_status(
+        &AddSamplesPage {
+            seal_required: user.role() == Role::Enforcement,
+            ctx,
+            seizure,
+            rows: blank_rows(1),
+            errors: FieldErrors::default(),
+            choices,
+        },
+        StatusCode::OK,
+    )
+}
+
+async fn add_samples(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    session: Session,
+    path: web::Path<String>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let user = ctx.require(Permission::RegisterSeizure)?;
+    let id = parse_id(&path)?;
+    let pairs = Pairs(pairs);
+    let mut rows = sample_rows(&pairs);
+    let seal_required = user.role() == Role::Enforcement;
+    let sid = id.clone();
+    let seizure = state.db(move |conn| Ok(seizure::find(conn, &sid)?)).await?;
+    let errors = if pairs.get("add_row").is_some() {
+        rows.extend(blank_rows(1));
+        rows.truncate(MAX_ROWS);
+        FieldErrors::default()
+    } else {
+        let actor = ctx.actor()?;
+        let (uid, inputs, tz) = (user.id.clone(), rows.clone(), ctx.tz);
+        let result = state
+            .db(move |conn| {
+                let who = Handler {
+                    actor: &actor,
+                    user_id: &uid,
+                };
+                sample::add_to_seizure(conn, &who, &id, &inputs, seal_required, tz)
+            })
+            .await;
+        match result {
+            Ok(added) => {
+                let codes: Vec<&str> = added.iter().map(|s| s.lab_code.as_str()).collect();
+                session::push_flash(
+                    &session,
+                    "ok",
+                    ctx.t1("seizures.samples_added", "codes", codes.join(", ")),
+                );
+                return Ok(see_other(&format!("/seizures/{}", seizure.id)));
+            }
+            Err(AppError::Invalid(errors)) => errors,
+            Err(e) => return Err(e),
+        }
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let choices = Choices::load(&ctx, Vec::new());
+    render_status(
+        &AddSamplesPage {
+            ctx,
+            seizure,
+            rows,
+            errors,
+            choices,
+            seal_required,
+        },
+        status,
+    )
+}
