@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod config;
+pub mod country;
 pub mod db;
 pub mod error;
 pub mod i18n;
