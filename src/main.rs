@@ -1,6 +1,6 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -54,6 +54,18 @@ enum Command {
     },
     /// Write a consistent copy of the running SQLite database to FILE (PostgreSQL: use pg_dump).
     Backup { file: PathBuf },
+    /// Import or update the tariff nomenclature from FILE.csv.
+    ///
+    /// Columns section,hscode,description,parent,level, as in the HS2022 file; a national
+    /// tariff with 8–10 digit lines uses the same layout. Nothing is stored if any row is bad
+    /// (each is reported with its line number); lines already present are updated.
+    ImportTariff {
+        /// CSV file in UTF-8, e.g. hs2022.csv.
+        file: PathBuf,
+        /// Name stored with the lines, e.g. HS2022 or NANDINA.
+        #[arg(long, default_value = lims::tariff::DEFAULT_NOMENCLATURE)]
+        nomenclature: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -145,7 +157,41 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("backup written to {}", file.display());
             Ok(())
         }
+        Command::ImportTariff { file, nomenclature } => {
+            import_tariff(&mut conn, &file, &nomenclature)
+        }
     }
+}
+
+fn import_tariff(conn: &mut db::DbConn, file: &Path, nomenclature: &str) -> Result<(), String> {
+    use lims::i18n::Lang;
+    // Enough to see the pattern of a bad file without flooding the terminal.
+    const SHOWN: usize = 20;
+    let summary = lims::tariff::import_file(
+        conn,
+        &lims::audit::Actor::command_line(),
+        file,
+        nomenclature,
+    )
+    .map_err(|e| {
+        let messages = e.messages(Lang::En);
+        let mut text = messages
+            .iter()
+            .take(SHOWN)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n");
+        if messages.len() > SHOWN {
+            text.push_str(&format!("\n... and {} more", messages.len() - SHOWN));
+        }
+        text
+    })?;
+    let total = lims::tariff::count(conn).map_err(|e| e.to_string())?;
+    println!(
+        "imported {} as {}: {} new, {} updated; {} tariff lines in the database",
+        summary.file, summary.nomenclature, summary.inserted, summary.updated, total
+    );
+    Ok(())
 }
 
 fn read_password() -> Result<String, String> {

@@ -51,6 +51,7 @@ fn used_keys() -> BTreeSet<String> {
         "audit.",
         "validation.",
         "errors.",
+        "tariff.",
     ];
     let mut files = Vec::new();
     files_under(&root.join("templates"), &mut files);
