@@ -27,4 +27,10 @@ macro_rules! id_type {
     )*};
 }
 
-id_type!(UserId, AuditId, LoginAttemptId, ApiTokenId);
+id_type!(
+    UserId,
+    AuditId,
+    LoginAttemptId,
+    ApiTokenId,
+    StorageLocationId
+);

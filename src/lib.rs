@@ -13,6 +13,7 @@ pub mod db;
 pub mod error;
 pub mod i18n;
 pub mod ids;
+pub mod storage;
 pub mod tariff;
 pub mod user;
 pub mod validation;

@@ -52,6 +52,7 @@ fn used_keys() -> BTreeSet<String> {
         "validation.",
         "errors.",
         "tariff.",
+        "locations.",
     ];
     let mut files = Vec::new();
     files_under(&root.join("templates"), &mut files);

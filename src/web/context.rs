@@ -99,6 +99,10 @@ impl Ctx {
         self.can(Permission::ViewAudit)
     }
 
+    pub fn can_manage_catalogue(&self) -> bool {
+        self.can(Permission::ManageCatalogue)
+    }
+
     /// Marks the navigation entry of the current area.
     pub fn nav_class(&self, prefix: &str) -> &'static str {
         let here = if prefix == "/" {

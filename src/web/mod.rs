@@ -7,6 +7,7 @@ pub mod context;
 pub mod errors;
 pub mod health;
 pub mod home;
+pub mod locations;
 pub mod middleware;
 pub mod session;
 pub mod static_files;
@@ -127,6 +128,7 @@ pub fn build_app(
         .configure(home::config)
         .configure(account::config)
         .configure(users::config)
+        .configure(locations::config)
         .configure(audit::config)
         .default_service(web::to(errors::not_found))
 }
