@@ -24,38 +24,137 @@ const STAFF: &[(&str, Role, &str)] = &[
     ("tecnico2", Role::Technician, "Jorge Condori Flores"),
     ("tecnico3", Role::Technician, "Rosa Huanca Choque"),
     ("supervisor1", Role::Supervisor, "Dra. Carmen Vargas Rojas"),
-    ("supervisor2", Role::Supervisor, "Ing. Marco Salazar Paredes"),
+    (
+        "supervisor2",
+        Role::Supervisor,
+        "Ing. Marco Salazar Paredes",
+    ),
     ("oficial1", Role::Enforcement, "Of. Pedro Ramírez Soto"),
     ("oficial2", Role::Enforcement, "Of. Ana Gutiérrez Limachi"),
 ];
 
 const OFFICES: &[(&str, &str)] = &[
-    ("Intendencia de Aduana Marítima del Callao", "Terminal Muelle Sur, Callao"),
-    ("Intendencia de Aduana Aérea y Postal", "Aeropuerto Jorge Chávez, Lima"),
-    ("Intendencia de Aduana de Tacna", "Complejo fronterizo Santa Rosa, Tacna"),
-    ("Intendencia de Aduana de Puno", "Puesto de control Desaguadero, Puno"),
-    ("Administración de Aduana Interior El Alto", "Zona Franca Comercial, El Alto"),
-    ("Administración de Aduana Frontera Desaguadero", "Puente internacional, Desaguadero"),
-    ("Administración de Aduana Frontera Puerto Suárez", "Paso fronterizo Arroyo Concepción"),
+    (
+        "Intendencia de Aduana Marítima del Callao",
+        "Terminal Muelle Sur, Callao",
+    ),
+    (
+        "Intendencia de Aduana Aérea y Postal",
+        "Aeropuerto Jorge Chávez, Lima",
+    ),
+    (
+        "Intendencia de Aduana de Tacna",
+        "Complejo fronterizo Santa Rosa, Tacna",
+    ),
+    (
+        "Intendencia de Aduana de Puno",
+        "Puesto de control Desaguadero, Puno",
+    ),
+    (
+        "Administración de Aduana Interior El Alto",
+        "Zona Franca Comercial, El Alto",
+    ),
+    (
+        "Administración de Aduana Frontera Desaguadero",
+        "Puente internacional, Desaguadero",
+    ),
+    (
+        "Administración de Aduana Frontera Puerto Suárez",
+        "Paso fronterizo Arroyo Concepción",
+    ),
 ];
 
 /// Goods: description, declared HS code, matrix, quantity unit, requested tests.
 const GOODS: &[(&str, &str, &str, &str, &str)] = &[
-    ("Polvo blanco compactado en paquetes tipo ladrillo", "252010", "polvo", "g", "Identificación de cocaína; pureza"),
-    ("Tabletas rosadas sin marca declaradas como vitaminas", "300490", "tableta", "units", "Identificación de principio activo"),
-    ("Líquido incoloro en bidones, declarado como solvente", "291411", "líquido", "L", "Identificación de precursores (acetona, MEK)"),
-    ("Zapatillas deportivas con marca presuntamente falsificada", "640411", "calzado", "units", "Examen de marca y composición"),
-    ("Whisky escocés en botellas de 750 mL", "220830", "líquido", "mL", "Grado alcohólico; metanol"),
-    ("Cigarrillos sin timbre fiscal", "240220", "tabaco", "units", "Composición y marca"),
-    ("Fertilizante granulado declarado como urea", "310210", "gránulos", "kg", "Nitrógeno total; nitrato de amonio"),
-    ("Aceite lubricante para motores", "271019", "líquido", "L", "Clasificación: aceite base o preparación"),
-    ("Juguetes de plástico para niños", "950300", "sólido", "units", "Plomo y cadmio en pintura"),
-    ("Tejido de algodón teñido, en rollos", "520852", "textil", "g", "Composición de fibras"),
-    ("Concentrado de mineral de zinc", "260800", "polvo", "kg", "Contenido de zinc y plata"),
-    ("Hojas secas de color verde en sacos", "121190", "vegetal", "kg", "Identificación de hoja de coca"),
+    (
+        "Polvo blanco compactado en paquetes tipo ladrillo",
+        "252010",
+        "polvo",
+        "g",
+        "Identificación de cocaína; pureza",
+    ),
+    (
+        "Tabletas rosadas sin marca declaradas como vitaminas",
+        "300490",
+        "tableta",
+        "units",
+        "Identificación de principio activo",
+    ),
+    (
+        "Líquido incoloro en bidones, declarado como solvente",
+        "291411",
+        "líquido",
+        "L",
+        "Identificación de precursores (acetona, MEK)",
+    ),
+    (
+        "Zapatillas deportivas con marca presuntamente falsificada",
+        "640411",
+        "calzado",
+        "units",
+        "Examen de marca y composición",
+    ),
+    (
+        "Whisky escocés en botellas de 750 mL",
+        "220830",
+        "líquido",
+        "mL",
+        "Grado alcohólico; metanol",
+    ),
+    (
+        "Cigarrillos sin timbre fiscal",
+        "240220",
+        "tabaco",
+        "units",
+        "Composición y marca",
+    ),
+    (
+        "Fertilizante granulado declarado como urea",
+        "310210",
+        "gránulos",
+        "kg",
+        "Nitrógeno total; nitrato de amonio",
+    ),
+    (
+        "Aceite lubricante para motores",
+        "271019",
+        "líquido",
+        "L",
+        "Clasificación: aceite base o preparación",
+    ),
+    (
+        "Juguetes de plástico para niños",
+        "950300",
+        "sólido",
+        "units",
+        "Plomo y cadmio en pintura",
+    ),
+    (
+        "Tejido de algodón teñido, en rollos",
+        "520852",
+        "textil",
+        "g",
+        "Composición de fibras",
+    ),
+    (
+        "Concentrado de mineral de zinc",
+        "260800",
+        "polvo",
+        "kg",
+        "Contenido de zinc y plata",
+    ),
+    (
+        "Hojas secas de color verde en sacos",
+        "121190",
+        "vegetal",
+        "kg",
+        "Identificación de hoja de coca",
+    ),
 ];
 
-const COUNTRIES: &[&str] = &["CN", "CO", "BO", "PE", "BR", "AR", "CL", "US", "IN", "PY", "EC", "MX"];
+const COUNTRIES: &[&str] = &[
+    "CN", "CO", "BO", "PE", "BR", "AR", "CL", "US", "IN", "PY", "EC", "MX",
+];
 
 const IMPORTERS: &[&str] = &[
     "Importaciones Andinas S.A.C.",
@@ -68,9 +167,12 @@ const IMPORTERS: &[&str] = &[
 
 const CHANNELS: &[&str] = &["red", "red", "amber", "green", "intelligence", "random"];
 
+/// User name, role and one-time password of each account created.
+pub type Accounts = Vec<(String, Role, String)>;
+
 /// The accounts created, with their one-time passwords.
 pub struct Created {
-    pub accounts: Vec<(String, Role, String)>,
+    pub accounts: Accounts,
     pub seizures: usize,
     pub samples: usize,
 }
@@ -81,7 +183,7 @@ fn random_password() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn ensure_staff(conn: &mut DbConn) -> Result<(Vec<User>, Vec<(String, Role, String)>), AppError> {
+fn ensure_staff(conn: &mut DbConn) -> Result<(Vec<User>, Accounts), AppError> {
     let mut users = Vec::new();
     let mut created = Vec::new();
     for (username, role, name) in STAFF {
@@ -89,7 +191,9 @@ fn ensure_staff(conn: &mut DbConn) -> Result<(Vec<User>, Vec<(String, Role, Stri
             Some(u) => users.push(u),
             None => {
                 let password = random_password();
-                users.push(user::create_from_cli(conn, username, *role, name, &password)?);
+                users.push(user::create_from_cli(
+                    conn, username, *role, name, &password,
+                )?);
                 created.push((username.to_string(), *role, password));
             }
         }
@@ -106,11 +210,26 @@ fn ensure_locations(conn: &mut DbConn, actor: &Actor) -> Result<Vec<StorageLocat
     let tree: &[(&str, &str, &str, Option<&str>)] = &[
         ("LAB-A", "Edificio A", "building", None),
         ("LAB-A-REC", "Sala de recepción", "room", Some("LAB-A")),
-        ("LAB-A-EVID", "Depósito de evidencias", "room", Some("LAB-A")),
-        ("LAB-A-EVID-F1", "Refrigerador 1", "fridge", Some("LAB-A-EVID")),
+        (
+            "LAB-A-EVID",
+            "Depósito de evidencias",
+            "room",
+            Some("LAB-A"),
+        ),
+        (
+            "LAB-A-EVID-F1",
+            "Refrigerador 1",
+            "fridge",
+            Some("LAB-A-EVID"),
+        ),
         ("LAB-A-EVID-S1", "Estante 1", "shelf", Some("LAB-A-EVID")),
         ("LAB-A-EVID-S2", "Estante 2", "shelf", Some("LAB-A-EVID")),
-        ("LAB-A-EVID-CF", "Caja fuerte de estupefacientes", "safe", Some("LAB-A-EVID")),
+        (
+            "LAB-A-EVID-CF",
+            "Caja fuerte de estupefacientes",
+            "safe",
+            Some("LAB-A-EVID"),
+        ),
     ];
     let mut ids: Vec<(String, StorageLocationId)> = Vec::new();
     for (code, name, kind, parent) in tree {
@@ -142,7 +261,8 @@ pub fn seed(
     mut progress: impl FnMut(usize),
 ) -> Result<Created, AppError> {
     let (users, accounts) = ensure_staff(conn)?;
-    let by_role = |role: Role| -> Vec<&User> { users.iter().filter(|u| u.role() == role).collect() };
+    let by_role =
+        |role: Role| -> Vec<&User> { users.iter().filter(|u| u.role() == role).collect() };
     let admin = by_role(Role::Admin)[0].clone();
     let technicians: Vec<User> = by_role(Role::Technician).into_iter().cloned().collect();
     let officers: Vec<User> = by_role(Role::Enforcement).into_iter().cloned().collect();
@@ -158,7 +278,15 @@ pub fn seed(
         samples_done += write_tx(conn, |conn| {
             let mut count = 0;
             for _ in 0..n {
-                count += one_seizure(conn, &mut rng, year, tz, &officers, &technicians, &locations)?;
+                count += one_seizure(
+                    conn,
+                    &mut rng,
+                    year,
+                    tz,
+                    &officers,
+                    &technicians,
+                    &locations,
+                )?;
             }
             Ok::<_, AppError>(count)
         })?;
@@ -201,12 +329,19 @@ fn one_seizure(
     let goods = pick(rng, GOODS);
     let n = crate::counter::next(conn, &format!("demo_acta:{year}"))?;
     let days_ago = rng.random_range(1..180);
-    let seized_at = now() - chrono::TimeDelta::days(days_ago) - chrono::TimeDelta::minutes(rng.random_range(0..600));
+    let seized_at = now()
+        - chrono::TimeDelta::days(days_ago)
+        - chrono::TimeDelta::minutes(rng.random_range(0..600));
     let input = SeizureInput {
         reference: format!("ACTA-{year}-{n:06}"),
         customs_office: office.to_string(),
         declaration_number: if rng.random_bool(0.7) {
-            format!("{}-{}-10-{:06}", rng.random_range(118..299), year, rng.random_range(1..999_999))
+            format!(
+                "{}-{}-10-{:06}",
+                rng.random_range(118..299),
+                year,
+                rng.random_range(1..999_999)
+            )
         } else {
             String::new()
         },
@@ -228,7 +363,12 @@ fn one_seizure(
             quantity_unit: goods.3.to_string(),
             package_count: format!("{}", rng.random_range(1..5)),
             seal_number: format!("PR-{:07}", rng.random_range(1..9_999_999)),
-            priority: if rng.random_bool(0.2) { "urgent" } else { "routine" }.into(),
+            priority: if rng.random_bool(0.2) {
+                "urgent"
+            } else {
+                "routine"
+            }
+            .into(),
             requested_tests: goods.4.to_string(),
             due_date: (seized_at + chrono::TimeDelta::days(rng.random_range(10..40)))
                 .format("%Y-%m-%d")

@@ -1,6 +1,6 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -63,6 +63,18 @@ enum Command {
         /// How many seizures to create (each with 1 to 3 samples).
         #[arg(long, default_value_t = 40)]
         seizures: usize,
+    },
+    /// Import or update the tariff nomenclature from FILE.csv.
+    ///
+    /// Columns section,hscode,description,parent,level, as in the HS2022 file; a national
+    /// tariff with 8–10 digit lines uses the same layout. Nothing is stored if any row is bad
+    /// (each is reported with its line number); lines already present are updated.
+    ImportTariff {
+        /// CSV file in UTF-8, e.g. hs2022.csv.
+        file: PathBuf,
+        /// Name stored with the lines, e.g. HS2022 or NANDINA.
+        #[arg(long, default_value = lims::tariff::DEFAULT_NOMENCLATURE)]
+        nomenclature: String,
     },
 }
 
@@ -157,6 +169,9 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("backup written to {}", file.display());
             Ok(())
         }
+        Command::ImportTariff { file, nomenclature } => {
+            import_tariff(&mut conn, &file, &nomenclature)
+        }
     }
 }
 
@@ -203,8 +218,8 @@ fn verify_custody(conn: &mut db::DbConn) -> Result<(), String> {
 
 fn seed_demo(conn: &mut db::DbConn, seizures: usize, tz: chrono_tz::Tz) -> Result<(), String> {
     let bar = progress_bar(seizures as u64, "seizures");
-    let created = lims::demo::seed(conn, seizures, tz, |n| bar.set_position(n as u64))
-        .map_err(describe)?;
+    let created =
+        lims::demo::seed(conn, seizures, tz, |n| bar.set_position(n as u64)).map_err(describe)?;
     bar.finish_and_clear();
     println!(
         "Demo laboratory ready: {} seizures with {} samples.",
@@ -218,6 +233,37 @@ fn seed_demo(conn: &mut db::DbConn, seizures: usize, tz: chrono_tz::Tz) -> Resul
             println!("{line}");
         }
     }
+    Ok(())
+}
+
+fn import_tariff(conn: &mut db::DbConn, file: &Path, nomenclature: &str) -> Result<(), String> {
+    use lims::i18n::Lang;
+    // Enough to see the pattern of a bad file without flooding the terminal.
+    const SHOWN: usize = 20;
+    let summary = lims::tariff::import_file(
+        conn,
+        &lims::audit::Actor::command_line(),
+        file,
+        nomenclature,
+    )
+    .map_err(|e| {
+        let messages = e.messages(Lang::En);
+        let mut text = messages
+            .iter()
+            .take(SHOWN)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n");
+        if messages.len() > SHOWN {
+            text.push_str(&format!("\n... and {} more", messages.len() - SHOWN));
+        }
+        text
+    })?;
+    let total = lims::tariff::count(conn).map_err(|e| e.to_string())?;
+    println!(
+        "imported {} as {}: {} new, {} updated; {} tariff lines in the database",
+        summary.file, summary.nomenclature, summary.inserted, summary.updated, total
+    );
     Ok(())
 }
 

@@ -55,7 +55,11 @@ pub fn search(conn: &mut DbConn, raw: &str) -> QueryResult<Vec<Hit>> {
             .load::<SampleId>(conn)?,
     );
     let mut seizure_ids: Vec<SeizureId> = seizures::table
-        .filter(seizures::reference.eq(&q).or(seizures::declaration_number.eq(&q)))
+        .filter(
+            seizures::reference
+                .eq(&q)
+                .or(seizures::declaration_number.eq(&q)),
+        )
         .select(seizures::id)
         .limit(LIMIT)
         .load(conn)?;

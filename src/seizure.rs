@@ -102,8 +102,9 @@ fn validate(
 ) -> QueryResult<(ValidSeizure, TariffCheck)> {
     let reference = normalize_reference(&required_text(errors, "reference", &input.reference, 60));
     let customs_office = required_text(errors, "customs_office", &input.customs_office, 120);
-    let declaration_number = optional_text(errors, "declaration_number", &input.declaration_number, 60)
-        .map(|d| normalize_reference(&d));
+    let declaration_number =
+        optional_text(errors, "declaration_number", &input.declaration_number, 60)
+            .map(|d| normalize_reference(&d));
     let seized_at = if input.seized_at.trim().is_empty() {
         errors.add("seized_at", "validation.required");
         now()

@@ -22,7 +22,7 @@ impl FieldErrors {
     }
 
     /// The problem of `field` in repeated row `i` (fields named `s{i}_{field}`).
-    pub fn row(&self, i: usize, field: &str) -> Option<&str> {
+    pub fn row(&self, i: impl std::fmt::Display, field: &str) -> Option<&str> {
         self.get(&format!("s{i}_{field}"))
     }
 
@@ -110,29 +110,6 @@ pub fn optional_text(
     v
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decimals_in_both_locales() {
-        assert_eq!(parse_decimal("12,5"), Some(12.5));
-        assert_eq!(parse_decimal(" 12.5 "), Some(12.5));
-        assert_eq!(parse_decimal("1.234,5"), None);
-        assert_eq!(parse_decimal("abc"), None);
-        assert_eq!(parse_decimal(""), None);
-    }
-
-    #[test]
-    fn local_datetime_to_utc() {
-        let tz: chrono_tz::Tz = "America/Lima".parse().unwrap();
-        let utc = parse_local_datetime("2026-03-01T10:30", tz).unwrap();
-        assert_eq!(utc.to_string(), "2026-03-01 15:30:00");
-        assert_eq!(local_input_value(&utc, tz), "2026-03-01T10:30");
-        assert!(parse_local_datetime("yesterday", tz).is_none());
-    }
-}
-
 /// The UTC instant at which a calendar day starts in the lab's time zone.
 pub fn day_start_utc(date: chrono::NaiveDate, tz: chrono_tz::Tz) -> Option<chrono::NaiveDateTime> {
     use chrono::TimeZone;
@@ -169,4 +146,27 @@ pub fn date_range(
         }
     }
     (start, end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_in_both_locales() {
+        assert_eq!(parse_decimal("12,5"), Some(12.5));
+        assert_eq!(parse_decimal(" 12.5 "), Some(12.5));
+        assert_eq!(parse_decimal("1.234,5"), None);
+        assert_eq!(parse_decimal("abc"), None);
+        assert_eq!(parse_decimal(""), None);
+    }
+
+    #[test]
+    fn local_datetime_to_utc() {
+        let tz: chrono_tz::Tz = "America/Lima".parse().unwrap();
+        let utc = parse_local_datetime("2026-03-01T10:30", tz).unwrap();
+        assert_eq!(utc.to_string(), "2026-03-01 15:30:00");
+        assert_eq!(local_input_value(&utc, tz), "2026-03-01T10:30");
+        assert!(parse_local_datetime("yesterday", tz).is_none());
+    }
 }

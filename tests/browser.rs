@@ -93,24 +93,29 @@ impl Walk {
         field.send_keys(value).await.unwrap();
     }
 
+    /// Clicks the form's main button (the primary one when the form has several).
     async fn submit(&mut self, form_css: &str) {
-        self.client
-            .find(Locator::Css(&format!("{form_css} button[type='submit']")))
+        let button = match self
+            .client
+            .find(Locator::Css(&format!("{form_css} button.primary")))
             .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        {
+            Ok(b) => b,
+            Err(_) => self
+                .client
+                .find(Locator::Css(&format!("{form_css} button[type='submit']")))
+                .await
+                .unwrap(),
+        };
+        button.click().await.unwrap();
     }
 
+    /// The page text; empty while a navigation replaces the page under our feet.
     async fn text(&mut self) -> String {
-        self.client
-            .find(Locator::Css("body"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        match self.client.find(Locator::Css("body")).await {
+            Ok(body) => body.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
     }
 
     async fn path(&mut self) -> String {
@@ -239,7 +244,9 @@ async fn setup_login_and_language_switch_in_a_real_browser() {
 /// Selects an option of a `<select>` by its value.
 async fn choose(w: &mut Walk, name: &str, value: &str) {
     w.client
-        .find(Locator::Css(&format!("select[name='{name}'] option[value='{value}']")))
+        .find(Locator::Css(&format!(
+            "select[name='{name}'] option[value='{value}']"
+        )))
         .await
         .unwrap()
         .click()
@@ -268,7 +275,9 @@ async fn sign_in(w: &mut Walk, username: &str, password: &str) {
 #[tokio::test(flavor = "current_thread")]
 async fn seizure_receipt_labels_and_transfer_in_a_real_browser() {
     if std::env::var("LIMS_BROWSER_TESTS").as_deref() != Ok("1") {
-        println!("browser test skipped: set LIMS_BROWSER_TESTS=1 (needs chromium and chromium-driver)");
+        println!(
+            "browser test skipped: set LIMS_BROWSER_TESTS=1 (needs chromium and chromium-driver)"
+        );
         return;
     }
     use lims::user::Role;
@@ -279,7 +288,9 @@ async fn seizure_receipt_labels_and_transfer_in_a_real_browser() {
     app.create_user("tecnica2", Role::Technician, PW);
     {
         let mut conn = app.db.conn();
-        let admin = lims::user::find_by_username(&mut conn, "admin").unwrap().unwrap();
+        let admin = lims::user::find_by_username(&mut conn, "admin")
+            .unwrap()
+            .unwrap();
         lims::storage::create(
             &mut conn,
             &admin.actor(None),
@@ -321,10 +332,19 @@ async fn seizure_receipt_labels_and_transfer_in_a_real_browser() {
     w.go("/seizures/new").await;
     w.wait_text("Registrar incautación").await;
     w.fill("reference", "ACTA-2026-0412").await;
-    w.fill("customs_office", "Administración de Aduana Frontera Desaguadero").await;
+    w.fill(
+        "customs_office",
+        "Administración de Aduana Frontera Desaguadero",
+    )
+    .await;
     w.fill("declaration_number", "211-2026-10-004512").await;
-    w.fill("place", "Puente internacional, carril de carga").await;
-    w.fill("goods_description", "Polvo blanco en 12 paquetes ocultos en doble fondo").await;
+    w.fill("place", "Puente internacional, carril de carga")
+        .await;
+    w.fill(
+        "goods_description",
+        "Polvo blanco en 12 paquetes ocultos en doble fondo",
+    )
+    .await;
     w.fill("declared_hs_code", "2939.71").await;
     w.fill("importer", "Altiplano Import Export Ltda.").await;
     choose(&mut w, "origin_country", "BO").await;
@@ -351,7 +371,11 @@ async fn seizure_receipt_labels_and_transfer_in_a_real_browser() {
     w.go("/receive").await;
     w.wait_text("Muestras registradas pendientes").await;
     w.shot("receipt-scan").await;
-    let field = w.client.find(Locator::Css("input[name='code']")).await.unwrap();
+    let field = w
+        .client
+        .find(Locator::Css("input[name='code']"))
+        .await
+        .unwrap();
     field.send_keys(&format!("{code}\u{E007}")).await.unwrap();
     w.wait_text("Precinto registrado en el acta").await;
     w.fill("seal_number", "PR-0001").await;
@@ -360,7 +384,9 @@ async fn seizure_receipt_labels_and_transfer_in_a_real_browser() {
     w.fill("quantity", "250,5").await;
     let fridge = w
         .client
-        .find(Locator::Css("select[name='storage_location_id'] option:nth-child(2)"))
+        .find(Locator::Css(
+            "select[name='storage_location_id'] option:nth-child(2)",
+        ))
         .await
         .unwrap();
     fridge.click().await.unwrap();
@@ -377,13 +403,15 @@ async fn seizure_receipt_labels_and_transfer_in_a_real_browser() {
     w.shot("labels").await;
 
     // 4. Transfer to a colleague, who confirms with her password.
-    w.go(&format!("{sample_path}/custody?kind=handed_over")).await;
+    w.go(&format!("{sample_path}/custody?kind=handed_over"))
+        .await;
     w.wait_text("Contraseña de quien recibe").await;
     choose(&mut w, "to_username", "tecnica2").await;
     w.fill("to_password", "no es su clave").await;
     w.fill("reason", "Para análisis por GC-MS").await;
     w.submit("form[action$='/custody']").await;
-    w.wait_text("La contraseña de quien recibe no es correcta").await;
+    w.wait_text("La contraseña de quien recibe no es correcta")
+        .await;
     w.shot("transfer-wrong-password").await;
     w.fill("to_password", PW).await;
     w.submit("form[action$='/custody']").await;
@@ -391,7 +419,13 @@ async fn seizure_receipt_labels_and_transfer_in_a_real_browser() {
 
     // 5. The sample page shows the whole timeline, intact.
     let text = w.wait_text("Entregada a otra persona").await;
-    for step in ["Recolectada", "Precintada", "Recibida en el laboratorio", "Almacenada", "Cadena íntegra"] {
+    for step in [
+        "Recolectada",
+        "Precintada",
+        "Recibida en el laboratorio",
+        "Almacenada",
+        "Cadena íntegra",
+    ] {
         assert!(text.contains(step), "{step} missing:\n{text}");
     }
     w.shot("sample-timeline-es").await;

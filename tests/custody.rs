@@ -108,7 +108,11 @@ impl Lab {
         .expect("receive")
     }
 
-    fn record(&self, s: &Sample, input: EventInput) -> Result<custody::CustodyEvent, lims::error::AppError> {
+    fn record(
+        &self,
+        s: &Sample,
+        input: EventInput,
+    ) -> Result<custody::CustodyEvent, lims::error::AppError> {
         let actor = self.tech.actor(None);
         let who = Handler {
             actor: &actor,
@@ -119,7 +123,9 @@ impl Lab {
 
     fn location(&self, code: &str) -> String {
         let mut conn = self.app.db.conn();
-        let admin = lims::user::find_by_username(&mut conn, ADMIN.0).unwrap().unwrap();
+        let admin = lims::user::find_by_username(&mut conn, ADMIN.0)
+            .unwrap()
+            .unwrap();
         lims::storage::create(
             &mut conn,
             &admin.actor(None),
@@ -161,12 +167,18 @@ async fn enforcement_pre_registers_a_seizure_with_several_samples_on_the_web() {
 
     let mut fields: Vec<(&str, &str)> = vec![
         ("reference", "acta-2026-0412"),
-        ("customs_office", "Intendencia de Aduana Marítima del Callao"),
+        (
+            "customs_office",
+            "Intendencia de Aduana Marítima del Callao",
+        ),
         ("declaration_number", "118-2026-10-045678"),
         ("seized_at", "2026-03-01T10:30"),
         ("place", "Muelle 5"),
         ("seizing_officer", "Of. Pedro Ramírez"),
-        ("goods_description", "Zapatillas con marca presuntamente falsificada"),
+        (
+            "goods_description",
+            "Zapatillas con marca presuntamente falsificada",
+        ),
         ("declared_hs_code", "6404.11"),
         ("origin_country", "CN"),
         ("importer", "Comercial El Sol E.I.R.L."),
@@ -188,9 +200,11 @@ async fn enforcement_pre_registers_a_seizure_with_several_samples_on_the_web() {
     bad.assert_contains("Escriba el número de precinto");
     bad.assert_contains("value=\"Par de zapatillas talla 42\"");
     bad.assert_contains("value=\"acta-2026-0412\"");
-    assert!(seizure::find_by_reference(&mut lab.app.db.conn(), "ACTA-2026-0412")
-        .unwrap()
-        .is_none());
+    assert!(
+        seizure::find_by_reference(&mut lab.app.db.conn(), "ACTA-2026-0412")
+            .unwrap()
+            .is_none()
+    );
 
     fields.push(("s1_seal_number", "PR-0002"));
     let ok = c.post("/seizures", &fields).await;
@@ -203,7 +217,9 @@ async fn enforcement_pre_registers_a_seizure_with_several_samples_on_the_web() {
     page.assert_contains("PR0001");
 
     let mut conn = lab.app.db.conn();
-    let s = seizure::find_by_reference(&mut conn, "acta-2026-0412").unwrap().unwrap();
+    let s = seizure::find_by_reference(&mut conn, "acta-2026-0412")
+        .unwrap()
+        .unwrap();
     assert_eq!(s.declared_hs_code.as_deref(), Some("640411"));
     let samples = sample::of_seizure(&mut conn, &s.id).unwrap();
     assert_eq!(samples.len(), 2, "the empty third row is ignored");
@@ -249,7 +265,10 @@ async fn malformed_tariff_code_is_refused_and_bad_fields_are_explained() {
     assert_eq!(errors.get("origin_country"), Some("validation.choose_one"));
     assert_eq!(errors.get("risk_channel"), Some("validation.choose_one"));
     assert_eq!(errors.get("seized_at"), Some("validation.not_in_future"));
-    assert_eq!(errors.get("s0_quantity"), Some("validation.positive_number"));
+    assert_eq!(
+        errors.get("s0_quantity"),
+        Some("validation.positive_number")
+    );
 }
 
 #[test]
@@ -279,13 +298,19 @@ fn lab_codes_are_unique_and_gapless_under_concurrent_registration() {
             })
         })
         .collect();
-    let codes: Vec<String> = threads.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let codes: Vec<String> = threads
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
     let unique: BTreeSet<&String> = codes.iter().collect();
     assert_eq!(codes.len(), 60);
     assert_eq!(unique.len(), 60, "no lab code twice");
     let year = sample::lab_year(TZ);
     let expected: BTreeSet<String> = (1..=60).map(|n| format!("LAB-{year}-{n:06}")).collect();
-    assert_eq!(unique.into_iter().cloned().collect::<BTreeSet<_>>(), expected);
+    assert_eq!(
+        unique.into_iter().cloned().collect::<BTreeSet<_>>(),
+        expected
+    );
 }
 
 #[actix_web::test]
@@ -296,9 +321,15 @@ async fn receipt_with_intact_and_broken_seals_and_rejection() {
     let mut c = lab.app.client().await;
     c.login("tecnico", PW).await;
     // The scan finds the sample by its seal number and goes to the receipt form.
-    c.get("/receive").await.assert_contains(&samples[0].lab_code);
-    c.get("/receive?code=pr-1").await.assert_redirect(&format!("/samples/{}/receive", samples[0].id));
-    c.get("/receive?code=LAB-NOPE").await.assert_contains("No hay ninguna muestra");
+    c.get("/receive")
+        .await
+        .assert_contains(&samples[0].lab_code);
+    c.get("/receive?code=pr-1")
+        .await
+        .assert_redirect(&format!("/samples/{}/receive", samples[0].id));
+    c.get("/receive?code=LAB-NOPE")
+        .await
+        .assert_contains("No hay ninguna muestra");
 
     c.get(&format!("/samples/{}/receive", samples[0].id)).await;
     let ok = c
@@ -319,8 +350,14 @@ async fn receipt_with_intact_and_broken_seals_and_rejection() {
     ok.assert_redirect(&format!("/samples/{}", samples[0].id));
     let s0 = sample::find(&mut lab.app.db.conn(), &samples[0].id).unwrap();
     assert_eq!(s0.status(), SampleStatus::Received);
-    assert_eq!(s0.storage_location_id.as_ref().map(|l| l.to_string()), Some(loc.clone()));
-    assert_eq!(lab.kinds(&s0), vec!["collected", "sealed", "received_at_lab", "stored"]);
+    assert_eq!(
+        s0.storage_location_id.as_ref().map(|l| l.to_string()),
+        Some(loc.clone())
+    );
+    assert_eq!(
+        lab.kinds(&s0),
+        vec!["collected", "sealed", "received_at_lab", "stored"]
+    );
     let events = custody::for_sample(&mut lab.app.db.conn(), &s0.id).unwrap();
     assert_eq!(events[2].quantity, Some(248.5));
     assert_eq!(events[2].to_user_id.as_ref(), Some(&lab.tech.id));
@@ -340,7 +377,9 @@ async fn receipt_with_intact_and_broken_seals_and_rejection() {
     refused.assert_contains("id=\"f-notes\"");
     refused.assert_contains("Describa la observación");
     broken.push(("notes", "Precinto cortado, bolsa íntegra"));
-    c.post(&path, &broken).await.assert_redirect(&format!("/samples/{}", samples[1].id));
+    c.post(&path, &broken)
+        .await
+        .assert_redirect(&format!("/samples/{}", samples[1].id));
     let ev = custody::for_sample(&mut lab.app.db.conn(), &samples[1].id).unwrap();
     assert_eq!(ev.last().unwrap().seal_intact, Some(false));
     let page = c.get(&format!("/samples/{}", samples[1].id)).await;
@@ -357,14 +396,20 @@ async fn receipt_with_intact_and_broken_seals_and_rejection() {
             ("quantity_sufficient", "no"),
             ("delivered_by", "Of. Pedro Ramírez"),
             ("decision", "reject"),
-            ("notes", "Precinto distinto al del acta y cantidad insuficiente"),
+            (
+                "notes",
+                "Precinto distinto al del acta y cantidad insuficiente",
+            ),
         ],
     )
     .await
     .assert_redirect(&format!("/samples/{}", samples[2].id));
     let s2 = sample::find(&mut lab.app.db.conn(), &samples[2].id).unwrap();
     assert_eq!(s2.status(), SampleStatus::Rejected);
-    assert_eq!(lab.kinds(&s2).last().map(String::as_str), Some("rejected_at_receipt"));
+    assert_eq!(
+        lab.kinds(&s2).last().map(String::as_str),
+        Some("rejected_at_receipt")
+    );
     // Receiving twice is refused.
     let again = c.get(&path).await;
     again.assert_redirect(&format!("/samples/{}", samples[2].id));
@@ -376,48 +421,181 @@ fn every_custody_event_kind_and_dispositions() {
     let loc = lab.location("REF-2");
     let s = lab.register("ACTA-E-1", &["PR-10", "PR-11", "PR-12", "PR-13"]);
     let s0 = lab.receive(&s[0]);
-    lab.record(&s0, EventInput { storage_location_id: loc.clone(), ..event(EventKind::Stored) }).unwrap();
-    lab.record(&s0, EventInput { reason: "Para ensayo".into(), ..event(EventKind::RemovedFromStorage) }).unwrap();
-    lab.record(&s0, EventInput { reason: "Toma de alícuota".into(), seal_intact: "yes".into(), ..event(EventKind::Opened) }).unwrap();
-    let same = lab.record(&s0, EventInput { new_seal_number: "PR-10".into(), ..event(EventKind::Resealed) });
+    lab.record(
+        &s0,
+        EventInput {
+            storage_location_id: loc.clone(),
+            ..event(EventKind::Stored)
+        },
+    )
+    .unwrap();
+    lab.record(
+        &s0,
+        EventInput {
+            reason: "Para ensayo".into(),
+            ..event(EventKind::RemovedFromStorage)
+        },
+    )
+    .unwrap();
+    lab.record(
+        &s0,
+        EventInput {
+            reason: "Toma de alícuota".into(),
+            seal_intact: "yes".into(),
+            ..event(EventKind::Opened)
+        },
+    )
+    .unwrap();
+    let same = lab.record(
+        &s0,
+        EventInput {
+            new_seal_number: "PR-10".into(),
+            ..event(EventKind::Resealed)
+        },
+    );
     assert!(same.is_err(), "a reseal needs a new seal number");
-    lab.record(&s0, EventInput { new_seal_number: "LAB-PR-77".into(), ..event(EventKind::Resealed) }).unwrap();
+    lab.record(
+        &s0,
+        EventInput {
+            new_seal_number: "LAB-PR-77".into(),
+            ..event(EventKind::Resealed)
+        },
+    )
+    .unwrap();
     let after = sample::find(&mut lab.app.db.conn(), &s0.id).unwrap();
     assert_eq!(after.seal_number.as_deref(), Some("LAB-PR-77"));
-    lab.record(&after, EventInput { external_lab: "Laboratorio Central, Santiago".into(), reason: "Confirmación".into(), ..event(EventKind::SentExternal) }).unwrap();
-    assert_eq!(sample::find(&mut lab.app.db.conn(), &s0.id).unwrap().status(), SampleStatus::External);
+    lab.record(
+        &after,
+        EventInput {
+            external_lab: "Laboratorio Central, Santiago".into(),
+            reason: "Confirmación".into(),
+            ..event(EventKind::SentExternal)
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        sample::find(&mut lab.app.db.conn(), &s0.id)
+            .unwrap()
+            .status(),
+        SampleStatus::External
+    );
     // While away, nothing but its return can be recorded.
-    assert!(lab.record(&after, EventInput { reason: "x".into(), ..event(EventKind::Opened) }).is_err());
-    lab.record(&after, EventInput { external_lab: "Laboratorio Central, Santiago".into(), seal_intact: "yes".into(), ..event(EventKind::ReturnedFromExternal) }).unwrap();
-    lab.record(&after, EventInput { to_party: "Apoderado del importador".into(), ..event(EventKind::ReturnedToOwner) }).unwrap();
+    assert!(lab
+        .record(
+            &after,
+            EventInput {
+                reason: "x".into(),
+                ..event(EventKind::Opened)
+            }
+        )
+        .is_err());
+    lab.record(
+        &after,
+        EventInput {
+            external_lab: "Laboratorio Central, Santiago".into(),
+            seal_intact: "yes".into(),
+            ..event(EventKind::ReturnedFromExternal)
+        },
+    )
+    .unwrap();
+    lab.record(
+        &after,
+        EventInput {
+            to_party: "Apoderado del importador".into(),
+            ..event(EventKind::ReturnedToOwner)
+        },
+    )
+    .unwrap();
     let returned = sample::find(&mut lab.app.db.conn(), &s0.id).unwrap();
     assert_eq!(returned.status(), SampleStatus::Returned);
     // After the final disposition, the chain is closed.
-    assert!(lab.record(&returned, EventInput { witness: "x".into(), reason: "y".into(), ..event(EventKind::Destroyed) }).is_err());
+    assert!(lab
+        .record(
+            &returned,
+            EventInput {
+                witness: "x".into(),
+                reason: "y".into(),
+                ..event(EventKind::Destroyed)
+            }
+        )
+        .is_err());
     assert_eq!(
         lab.kinds(&s0),
         vec![
-            "collected", "sealed", "received_at_lab", "stored", "removed_from_storage", "opened",
-            "resealed", "sent_external", "returned_from_external", "returned_to_owner"
+            "collected",
+            "sealed",
+            "received_at_lab",
+            "stored",
+            "removed_from_storage",
+            "opened",
+            "resealed",
+            "sent_external",
+            "returned_from_external",
+            "returned_to_owner"
         ]
     );
 
     let s1 = lab.receive(&s[1]);
-    let no_witness = lab.record(&s1, EventInput { reason: "Incineración".into(), ..event(EventKind::Destroyed) });
-    assert!(matches!(no_witness, Err(lims::error::AppError::Invalid(ref e)) if e.get("witness").is_some()));
-    lab.record(&s1, EventInput { witness: "Fiscal provincial".into(), reason: "Incineración".into(), ..event(EventKind::Destroyed) }).unwrap();
-    assert_eq!(sample::find(&mut lab.app.db.conn(), &s1.id).unwrap().status(), SampleStatus::Disposed);
+    let no_witness = lab.record(
+        &s1,
+        EventInput {
+            reason: "Incineración".into(),
+            ..event(EventKind::Destroyed)
+        },
+    );
+    assert!(
+        matches!(no_witness, Err(lims::error::AppError::Invalid(ref e)) if e.get("witness").is_some())
+    );
+    lab.record(
+        &s1,
+        EventInput {
+            witness: "Fiscal provincial".into(),
+            reason: "Incineración".into(),
+            ..event(EventKind::Destroyed)
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        sample::find(&mut lab.app.db.conn(), &s1.id)
+            .unwrap()
+            .status(),
+        SampleStatus::Disposed
+    );
 
     let s2 = lab.receive(&s[2]);
-    let past = lab.record(&s2, EventInput { retained_until: "2020-01-01".into(), reason: "Juicio".into(), ..event(EventKind::Retained) });
+    let past = lab.record(
+        &s2,
+        EventInput {
+            retained_until: "2020-01-01".into(),
+            reason: "Juicio".into(),
+            ..event(EventKind::Retained)
+        },
+    );
     assert!(past.is_err());
-    lab.record(&s2, EventInput { retained_until: "2099-12-31".into(), reason: "Proceso judicial".into(), storage_location_id: loc, ..event(EventKind::Retained) }).unwrap();
+    lab.record(
+        &s2,
+        EventInput {
+            retained_until: "2099-12-31".into(),
+            reason: "Proceso judicial".into(),
+            storage_location_id: loc,
+            ..event(EventKind::Retained)
+        },
+    )
+    .unwrap();
     let retained = sample::find(&mut lab.app.db.conn(), &s2.id).unwrap();
     assert_eq!(retained.status(), SampleStatus::Retained);
     assert_eq!(retained.retained_until.as_deref(), Some("2099-12-31"));
 
     // A registered (not yet received) sample cannot be opened.
-    assert!(lab.record(&s[3], EventInput { reason: "x".into(), ..event(EventKind::Opened) }).is_err());
+    assert!(lab
+        .record(
+            &s[3],
+            EventInput {
+                reason: "x".into(),
+                ..event(EventKind::Opened)
+            }
+        )
+        .is_err());
 
     // Every chain verifies, and every event is audited.
     let (checked, breaks) = custody::verify_all(&mut lab.app.db.conn(), |_| {}).unwrap();
@@ -425,7 +603,10 @@ fn every_custody_event_kind_and_dispositions() {
     assert!(breaks.is_empty(), "{breaks:?}");
     let (audit, _) = lims::audit::list(
         &mut lab.app.db.conn(),
-        &lims::audit::AuditFilter { entity: Some("custody_event".into()), ..Default::default() },
+        &lims::audit::AuditFilter {
+            entity: Some("custody_event".into()),
+            ..Default::default()
+        },
         None,
         500,
     )
@@ -447,25 +628,48 @@ async fn two_party_transfer_needs_the_receivers_password() {
     let wrong = c
         .post(
             &path,
-            &[("kind", "handed_over"), ("to_username", "tecnica2"), ("to_password", "not-her-password"), ("reason", "Para ensayo")],
+            &[
+                ("kind", "handed_over"),
+                ("to_username", "tecnica2"),
+                ("to_password", "not-her-password"),
+                ("reason", "Para ensayo"),
+            ],
         )
         .await;
     assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
     wrong.assert_contains("La contraseña de quien recibe no es correcta");
     wrong.assert_contains(">Para ensayo</textarea>");
-    assert!(!wrong.contains("not-her-password"), "a password is never echoed");
+    assert!(
+        !wrong.contains("not-her-password"),
+        "a password is never echoed"
+    );
     let to_self = c
-        .post(&path, &[("kind", "handed_over"), ("to_username", "tecnico"), ("to_password", PW)])
+        .post(
+            &path,
+            &[
+                ("kind", "handed_over"),
+                ("to_username", "tecnico"),
+                ("to_password", PW),
+            ],
+        )
         .await;
     assert_eq!(to_self.status, StatusCode::BAD_REQUEST);
     let ok = c
         .post(
             &path,
-            &[("kind", "handed_over"), ("to_username", "tecnica2"), ("to_password", PW), ("reason", "Para ensayo")],
+            &[
+                ("kind", "handed_over"),
+                ("to_username", "tecnica2"),
+                ("to_password", PW),
+                ("reason", "Para ensayo"),
+            ],
         )
         .await;
     ok.assert_redirect(&format!("/samples/{}", s0.id));
-    let last = custody::for_sample(&mut lab.app.db.conn(), &s0.id).unwrap().pop().unwrap();
+    let last = custody::for_sample(&mut lab.app.db.conn(), &s0.id)
+        .unwrap()
+        .pop()
+        .unwrap();
     assert_eq!(last.kind, "handed_over");
     assert_eq!(last.from_user_id.as_ref(), Some(&lab.tech.id));
     assert_eq!(last.to_user_id.as_ref(), Some(&lab.tech2.id));
@@ -484,29 +688,68 @@ async fn sub_samples_get_lettered_codes_and_their_own_chain() {
     c.login("tecnico", PW).await;
     let path = format!("/samples/{}/subsamples", parent.id);
     c.get(&path).await.assert_contains("Contramuestra");
-    let bad = c.post(&path, &[("kind", "sample"), ("description", ""), ("quantity", "abc")]).await;
+    let bad = c
+        .post(
+            &path,
+            &[("kind", "sample"), ("description", ""), ("quantity", "abc")],
+        )
+        .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     let a = c
-        .post(&path, &[("kind", "aliquot"), ("description", "Alícuota para HPLC"), ("quantity", "5"), ("quantity_unit", "g")])
+        .post(
+            &path,
+            &[
+                ("kind", "aliquot"),
+                ("description", "Alícuota para HPLC"),
+                ("quantity", "5"),
+                ("quantity_unit", "g"),
+            ],
+        )
         .await;
     assert_eq!(a.status, StatusCode::SEE_OTHER);
     c.get(&path).await;
-    c.post(&path, &[("kind", "counter_sample"), ("description", "Contramuestra del declarante"), ("seal_number", "CM-1")])
-        .await;
+    c.post(
+        &path,
+        &[
+            ("kind", "counter_sample"),
+            ("description", "Contramuestra del declarante"),
+            ("seal_number", "CM-1"),
+        ],
+    )
+    .await;
     let mut conn = lab.app.db.conn();
     let children = sample::descendants(&mut conn, &parent).unwrap();
     let codes: Vec<&str> = children.iter().map(|(_, s)| s.lab_code.as_str()).collect();
-    assert_eq!(codes, vec![format!("{}-A", parent.lab_code), format!("{}-B", parent.lab_code)]);
+    assert_eq!(
+        codes,
+        vec![
+            format!("{}-A", parent.lab_code),
+            format!("{}-B", parent.lab_code)
+        ]
+    );
     let child = &children[0].1;
     assert_eq!(child.parent_id.as_ref(), Some(&parent.id));
     assert_eq!(lab.kinds(child), vec!["sub_sampled"]);
-    assert_eq!(lab.kinds(&parent).iter().filter(|k| *k == "sub_sampled").count(), 2);
+    assert_eq!(
+        lab.kinds(&parent)
+            .iter()
+            .filter(|k| *k == "sub_sampled")
+            .count(),
+        2
+    );
     // A sub-sample can be split again.
     let grand = sample::create_subsample(
         &mut conn,
-        &Handler { actor: &lab.tech.actor(None), user_id: &lab.tech.id },
+        &Handler {
+            actor: &lab.tech.actor(None),
+            user_id: &lab.tech.id,
+        },
         &child.id,
-        &sample::SubsampleInput { kind: "aliquot".into(), description: "Réplica".into(), ..Default::default() },
+        &sample::SubsampleInput {
+            kind: "aliquot".into(),
+            description: "Réplica".into(),
+            ..Default::default()
+        },
     )
     .unwrap();
     assert_eq!(grand.lab_code, format!("{}-A-A", parent.lab_code));
@@ -547,7 +790,10 @@ async fn verification_catches_a_row_edited_behind_the_applications_back() {
     tamper(
         &mut conn,
         lab.app.db.is_postgres(),
-        &format!("UPDATE custody_events SET seal_intact = FALSE WHERE id = '{}'", target.id),
+        &format!(
+            "UPDATE custody_events SET seal_intact = FALSE WHERE id = '{}'",
+            target.id
+        ),
     );
     let (checked, breaks) = custody::verify_all(&mut conn, |_| {}).unwrap();
     assert_eq!(checked, 2);
@@ -562,7 +808,9 @@ async fn verification_catches_a_row_edited_behind_the_applications_back() {
     let page = c.get("/custody/verify").await;
     page.assert_contains(&s0.lab_code);
     page.assert_contains("1 cadena(s) alterada(s)");
-    c.get(&format!("/samples/{}", s0.id)).await.assert_contains("Cadena alterada");
+    c.get(&format!("/samples/{}", s0.id))
+        .await
+        .assert_contains("Cadena alterada");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_lims"))
         .arg("verify-custody")
         .env("DATABASE_URL", &lab.app.db.url)
@@ -572,7 +820,10 @@ async fn verification_catches_a_row_edited_behind_the_applications_back() {
         .unwrap();
     assert!(!out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains(&s0.lab_code) && stdout.contains("#3"), "{stdout}");
+    assert!(
+        stdout.contains(&s0.lab_code) && stdout.contains("#3"),
+        "{stdout}"
+    );
 
     // Deleting an event (a gap) is caught too, on the other sample.
     let events1 = custody::for_sample(&mut conn, &s[1].id).unwrap();
@@ -593,7 +844,9 @@ async fn verification_catches_a_row_edited_behind_the_applications_back() {
     }
     let (_, breaks) = custody::verify_all(&mut conn, |_| {}).unwrap();
     assert_eq!(breaks.len(), 2);
-    assert!(breaks.iter().any(|b| b.sample_id == s[1].id && b.problem == "sequence_gap"));
+    assert!(breaks
+        .iter()
+        .any(|b| b.sample_id == s[1].id && b.problem == "sequence_gap"));
 }
 
 #[actix_web::test]
@@ -606,22 +859,48 @@ async fn search_by_every_kind_of_code() {
     c.get(&format!("/search?q={}", s[0].lab_code.to_lowercase()))
         .await
         .assert_redirect(&format!("/samples/{}", s[0].id));
-    c.get("/search?q=pr-51").await.assert_redirect(&format!("/samples/{}", s[1].id));
-    c.get("/search?q=acta-q-1").await.assert_redirect(&format!("/seizures/{seizure_id}"));
-    c.get("/search?q=172-2026-10-001234").await.assert_redirect(&format!("/seizures/{seizure_id}"));
+    c.get("/search?q=pr-51")
+        .await
+        .assert_redirect(&format!("/samples/{}", s[1].id));
+    c.get("/search?q=acta-q-1")
+        .await
+        .assert_redirect(&format!("/seizures/{seizure_id}"));
+    c.get("/search?q=172-2026-10-001234")
+        .await
+        .assert_redirect(&format!("/seizures/{seizure_id}"));
     // Several matches: a list. A prefix finds both samples of the seizure.
     let year = sample::lab_year(TZ);
     let list = c.get(&format!("/search?q=LAB-{year}-0000")).await;
     assert_eq!(list.status, StatusCode::OK);
     list.assert_contains(&s[0].lab_code);
     list.assert_contains(&s[1].lab_code);
-    c.get("/search?q=nothing-like-this").await.assert_contains("No se encontró nada");
+    c.get("/search?q=nothing-like-this")
+        .await
+        .assert_contains("No se encontró nada");
     // A seal replaced at reseal still finds the sample.
     let s0 = lab.receive(&s[0]);
-    lab.record(&s0, EventInput { reason: "Apertura".into(), ..event(EventKind::Opened) }).unwrap();
-    lab.record(&s0, EventInput { new_seal_number: "NEW-SEAL-9".into(), ..event(EventKind::Resealed) }).unwrap();
-    c.get("/search?q=PR-50").await.assert_redirect(&format!("/samples/{}", s0.id));
-    c.get("/search?q=new-seal-9").await.assert_redirect(&format!("/samples/{}", s0.id));
+    lab.record(
+        &s0,
+        EventInput {
+            reason: "Apertura".into(),
+            ..event(EventKind::Opened)
+        },
+    )
+    .unwrap();
+    lab.record(
+        &s0,
+        EventInput {
+            new_seal_number: "NEW-SEAL-9".into(),
+            ..event(EventKind::Resealed)
+        },
+    )
+    .unwrap();
+    c.get("/search?q=PR-50")
+        .await
+        .assert_redirect(&format!("/samples/{}", s0.id));
+    c.get("/search?q=new-seal-9")
+        .await
+        .assert_redirect(&format!("/samples/{}", s0.id));
 }
 
 #[actix_web::test]
@@ -631,7 +910,10 @@ async fn roles_see_and_do_only_what_spec_gives_them() {
     // Enforcement reads the seizure and the custody history but cannot handle samples.
     let mut c = lab.app.client().await;
     c.login("oficial", PW).await;
-    assert_eq!(c.get(&format!("/samples/{}", s[0].id)).await.status, StatusCode::OK);
+    assert_eq!(
+        c.get(&format!("/samples/{}", s[0].id)).await.status,
+        StatusCode::OK
+    );
     for path in [
         format!("/samples/{}/receive", s[0].id),
         format!("/samples/{}/custody?kind=opened", s[0].id),
@@ -645,19 +927,39 @@ async fn roles_see_and_do_only_what_spec_gives_them() {
     let post = c
         .post(
             &format!("/samples/{}/receive", s[0].id),
-            &[("seal_number", "PR-60"), ("seal_intact", "yes"), ("quantity_sufficient", "yes"), ("delivered_by", "x"), ("decision", "accept")],
+            &[
+                ("seal_number", "PR-60"),
+                ("seal_intact", "yes"),
+                ("quantity_sufficient", "yes"),
+                ("delivered_by", "x"),
+                ("decision", "accept"),
+            ],
         )
         .await;
     assert_eq!(post.status, StatusCode::FORBIDDEN);
     post.assert_contains("Solo el personal técnico y los supervisores");
-    assert_eq!(sample::find(&mut lab.app.db.conn(), &s[0].id).unwrap().status(), SampleStatus::Registered);
+    assert_eq!(
+        sample::find(&mut lab.app.db.conn(), &s[0].id)
+            .unwrap()
+            .status(),
+        SampleStatus::Registered
+    );
     let page = c.get(&format!("/samples/{}", s[0].id)).await;
-    assert!(!page.contains("Recibir muestra"), "no receive button for enforcement");
+    assert!(
+        !page.contains("Recibir muestra"),
+        "no receive button for enforcement"
+    );
 
     // The administrator manages accounts, not evidence.
     let mut a = lab.app.client().await;
     a.login(ADMIN.0, ADMIN.1).await;
-    for path in ["/seizures", "/samples", &format!("/samples/{}", s[0].id), "/search?q=x", "/seizures/new"] {
+    for path in [
+        "/seizures",
+        "/samples",
+        &format!("/samples/{}", s[0].id),
+        "/search?q=x",
+        "/seizures/new",
+    ] {
         assert_eq!(a.get(path).await.status, StatusCode::FORBIDDEN, "{path}");
     }
     // Technicians cannot verify (a supervisor's duty), supervisors can.
@@ -666,7 +968,9 @@ async fn roles_see_and_do_only_what_spec_gives_them() {
     assert_eq!(t.get("/custody/verify").await.status, StatusCode::FORBIDDEN);
     let mut sup = lab.app.client().await;
     sup.login("super", PW).await;
-    sup.get("/custody/verify").await.assert_contains("Todas las cadenas de custodia están íntegras");
+    sup.get("/custody/verify")
+        .await
+        .assert_contains("Todas las cadenas de custodia están íntegras");
     let _ = &lab.supervisor;
 }
 
@@ -680,7 +984,8 @@ async fn lists_filter_and_page_with_keysets() {
     let mut seen = BTreeSet::new();
     let mut cursor = None;
     loop {
-        let (rows, next) = sample::list(&mut conn, &Default::default(), cursor.as_ref(), 25).unwrap();
+        let (rows, next) =
+            sample::list(&mut conn, &Default::default(), cursor.as_ref(), 25).unwrap();
         for r in rows {
             assert!(seen.insert(r.sample.lab_code));
         }
@@ -692,7 +997,11 @@ async fn lists_filter_and_page_with_keysets() {
     assert_eq!(seen.len(), 60);
     let urgent = sample::list(
         &mut conn,
-        &sample::SampleFilter { priority: Some(sample::Priority::Urgent), status: Some(SampleStatus::Registered), ..Default::default() },
+        &sample::SampleFilter {
+            priority: Some(sample::Priority::Urgent),
+            status: Some(SampleStatus::Registered),
+            ..Default::default()
+        },
         None,
         100,
     )
@@ -701,7 +1010,10 @@ async fn lists_filter_and_page_with_keysets() {
     assert_eq!(urgent.len(), 60);
     let overdue = sample::list(
         &mut conn,
-        &sample::SampleFilter { overdue_before: Some("2026-04-02".into()), ..Default::default() },
+        &sample::SampleFilter {
+            overdue_before: Some("2026-04-02".into()),
+            ..Default::default()
+        },
         None,
         100,
     )
@@ -711,11 +1023,15 @@ async fn lists_filter_and_page_with_keysets() {
 
     let mut c = lab.app.client().await;
     c.login("tecnico", PW).await;
-    let page = c.get("/samples?status=registered&priority=urgent&overdue=1").await;
+    let page = c
+        .get("/samples?status=registered&priority=urgent&overdue=1")
+        .await;
     assert_eq!(page.status, StatusCode::OK);
     page.assert_contains("Vencida");
     page.assert_contains("Más antiguos");
-    let seizures = c.get("/seizures?office=Intendencia+de+Aduana+de+Tacna&channel=red").await;
+    let seizures = c
+        .get("/seizures?office=Intendencia+de+Aduana+de+Tacna&channel=red")
+        .await;
     seizures.assert_contains("ACTA-L-29");
     let bad = c.get("/samples?from=2026-02-30").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);

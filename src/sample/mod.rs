@@ -250,7 +250,8 @@ pub fn validate(
         errors.add(&f("priority"), "validation.choose_one");
         Priority::Routine
     });
-    let requested_tests = optional_text(errors, &f("requested_tests"), &input.requested_tests, 1000);
+    let requested_tests =
+        optional_text(errors, &f("requested_tests"), &input.requested_tests, 1000);
     let due_date = if input.due_date.trim().is_empty() {
         None
     } else {
@@ -406,8 +407,11 @@ pub fn add_to_seizure(
     tz: chrono_tz::Tz,
 ) -> Result<Vec<Sample>, AppError> {
     let mut errors = FieldErrors::default();
-    let rows: Vec<(usize, &SampleInput)> =
-        inputs.iter().enumerate().filter(|(_, s)| !s.is_blank()).collect();
+    let rows: Vec<(usize, &SampleInput)> = inputs
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.is_blank())
+        .collect();
     if rows.is_empty() {
         errors.add("samples", "validation.one_sample");
     }
@@ -652,7 +656,11 @@ pub struct Cursor {
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        format!("{}_{}", self.created_at.format("%Y%m%dT%H%M%S%.6f"), self.id)
+        format!(
+            "{}_{}",
+            self.created_at.format("%Y%m%dT%H%M%S%.6f"),
+            self.id
+        )
     }
 
     pub fn decode(text: &str) -> Option<Cursor> {
@@ -697,14 +705,14 @@ pub fn list(
         q = q.filter(samples::priority.eq(p.as_str()));
     }
     if let Some(day) = &filter.overdue_before {
-        q = q.filter(samples::due_date.lt(day.clone())).filter(
-            samples::status.eq_any([
+        q = q
+            .filter(samples::due_date.lt(day.clone()))
+            .filter(samples::status.eq_any([
                 SampleStatus::Registered.as_str(),
                 SampleStatus::Received.as_str(),
                 SampleStatus::InTesting.as_str(),
                 SampleStatus::External.as_str(),
-            ]),
-        );
+            ]));
     }
     if let Some(c) = after {
         q = q.filter(

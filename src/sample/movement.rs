@@ -43,7 +43,9 @@ pub fn allowed(kind: EventKind, status: SampleStatus) -> bool {
         }
         SentExternal => matches!(status, S::Received | S::InTesting),
         ReturnedFromExternal => status == S::External,
-        ReturnedToOwner | Destroyed => status.in_lab() || matches!(status, S::Rejected | S::Retained),
+        ReturnedToOwner | Destroyed => {
+            status.in_lab() || matches!(status, S::Rejected | S::Retained)
+        }
         Retained => status.in_lab(),
         Collected | Sealed | ReceivedAtLab | RejectedAtReceipt | SubSampled => false,
     }
@@ -105,7 +107,13 @@ pub fn fields(kind: EventKind) -> &'static [&'static str] {
         Opened => &["seal_number", "seal_intact", "reason"],
         Resealed => &["new_seal_number", "reason"],
         SentExternal => &["external_lab", "seal_number", "quantity", "reason"],
-        ReturnedFromExternal => &["external_lab", "seal_number", "seal_intact", "condition", "reason"],
+        ReturnedFromExternal => &[
+            "external_lab",
+            "seal_number",
+            "seal_intact",
+            "condition",
+            "reason",
+        ],
         ReturnedToOwner => &["to_party", "place", "reason"],
         Destroyed => &["witness", "place", "reason"],
         Retained => &["retained_until", "storage_location_id", "reason"],
@@ -201,22 +209,23 @@ pub fn record(
     } else {
         None
     };
-    let (quantity, quantity_unit) = if asks.contains(&"quantity") && !input.quantity.trim().is_empty() {
-        let q = parse_decimal(&input.quantity).filter(|q| *q > 0.0);
-        if q.is_none() {
-            errors.add("quantity", "validation.positive_number");
-        }
-        let u = UNITS
-            .iter()
-            .find(|u| **u == input.quantity_unit.trim())
-            .map(|u| u.to_string());
-        if u.is_none() {
-            errors.add("quantity_unit", "validation.choose_one");
-        }
-        (q, u)
-    } else {
-        (None, None)
-    };
+    let (quantity, quantity_unit) =
+        if asks.contains(&"quantity") && !input.quantity.trim().is_empty() {
+            let q = parse_decimal(&input.quantity).filter(|q| *q > 0.0);
+            if q.is_none() {
+                errors.add("quantity", "validation.positive_number");
+            }
+            let u = UNITS
+                .iter()
+                .find(|u| **u == input.quantity_unit.trim())
+                .map(|u| u.to_string());
+            if u.is_none() {
+                errors.add("quantity_unit", "validation.choose_one");
+            }
+            (q, u)
+        } else {
+            (None, None)
+        };
     let location = if asks.contains(&"storage_location_id") {
         chosen_location(
             conn,
@@ -306,9 +315,9 @@ pub fn record(
                 to_party,
                 storage_location_id: location,
                 place,
-                seal_number: seal_number.or_else(|| sample.seal_number.clone()).filter(|_| {
-                    asks.contains(&"seal_number") || kind == EventKind::Resealed
-                }),
+                seal_number: seal_number
+                    .or_else(|| sample.seal_number.clone())
+                    .filter(|_| asks.contains(&"seal_number") || kind == EventKind::Resealed),
                 seal_intact,
                 new_seal_number,
                 quantity,

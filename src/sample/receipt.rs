@@ -11,7 +11,9 @@ use crate::ids::{SampleId, StorageLocationId};
 use crate::sample::{
     find, normalize_seal, update_state, Handler, Sample, SampleStatus, StateChange, UNITS,
 };
-use crate::validation::{optional_text, parse_decimal, parse_local_datetime, required_text, FieldErrors};
+use crate::validation::{
+    optional_text, parse_decimal, parse_local_datetime, required_text, FieldErrors,
+};
 
 #[derive(Debug, Default, Clone, Serialize, serde::Deserialize)]
 pub struct ReceiptInput {
@@ -137,10 +139,20 @@ pub fn receive(
             None
         }
     };
-    let sufficient = yes_no(&mut errors, "quantity_sufficient", &input.quantity_sufficient);
+    let sufficient = yes_no(
+        &mut errors,
+        "quantity_sufficient",
+        &input.quantity_sufficient,
+    );
     let condition = optional_text(&mut errors, "condition", &input.condition, 500);
     let delivered_by = required_text(&mut errors, "delivered_by", &input.delivered_by, 120);
-    let location = chosen_location(conn, &mut errors, "storage_location_id", &input.storage_location_id, false)?;
+    let location = chosen_location(
+        conn,
+        &mut errors,
+        "storage_location_id",
+        &input.storage_location_id,
+        false,
+    )?;
     let received_at = match input.received_at.trim() {
         "" => now(),
         v => match parse_local_datetime(v, tz) {

@@ -76,6 +76,11 @@ impl Ctx {
         i18n::format_datetime(self.lang, self.tz, utc)
     }
 
+    /// Whether a typed value equals an option's value (for `selected` in templates).
+    pub fn same(&self, a: impl AsRef<str>, b: impl AsRef<str>) -> bool {
+        a.as_ref() == b.as_ref()
+    }
+
     /// A calendar date stored as `YYYY-MM-DD`.
     pub fn date(&self, iso: impl AsRef<str>) -> String {
         i18n::format_date(self.lang, iso.as_ref())
@@ -151,6 +156,10 @@ impl Ctx {
 
     pub fn can_supervise(&self) -> bool {
         self.can(Permission::Supervise)
+    }
+
+    pub fn can_manage_catalogue(&self) -> bool {
+        self.can(Permission::ManageCatalogue)
     }
 
     /// Marks the navigation entry of the current area.

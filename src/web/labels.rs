@@ -80,14 +80,16 @@ fn sheet(
     })
 }
 
-fn zpl(ctx: &Ctx, seizure: &Seizure, samples: &[Sample], size: LabelSize, name: &str) -> HttpResponse {
+fn zpl(
+    ctx: &Ctx,
+    seizure: &Seizure,
+    samples: &[Sample],
+    size: LabelSize,
+    name: &str,
+) -> HttpResponse {
     let data: Vec<LabelData> = samples.iter().map(|s| data(seizure, s)).collect();
-    let body = label::zpl_with_captions(
-        &data,
-        size,
-        &ctx.t("labels.seizure"),
-        &ctx.t("labels.seal"),
-    );
+    let body =
+        label::zpl_with_captions(&data, size, &ctx.t("labels.seizure"), &ctx.t("labels.seal"));
     HttpResponse::Ok()
         .content_type("application/zpl; charset=utf-8")
         .insert_header((
@@ -143,5 +145,11 @@ async fn seizure_zpl(
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::HandleSamples)?;
     let (seizure, samples) = of_seizure(&state, &path).await?;
-    Ok(zpl(&ctx, &seizure, &samples, query.size(), &seizure.reference))
+    Ok(zpl(
+        &ctx,
+        &seizure,
+        &samples,
+        query.size(),
+        &seizure.reference,
+    ))
 }

@@ -10,6 +10,7 @@ pub mod forms;
 pub mod health;
 pub mod home;
 pub mod labels;
+pub mod locations;
 pub mod middleware;
 pub mod samples;
 pub mod search;
@@ -133,6 +134,7 @@ pub fn build_app(
         .configure(home::config)
         .configure(account::config)
         .configure(users::config)
+        .configure(locations::config)
         .configure(audit::config)
         .configure(seizures::config)
         .configure(samples::config)

@@ -37,7 +37,9 @@ async fn find(
     ctx.require(Permission::ViewCases)?;
     let q = query.into_inner().q.trim().to_string();
     let text = q.clone();
-    let hits = state.db(move |conn| Ok(search::search(conn, &text)?)).await?;
+    let hits = state
+        .db(move |conn| Ok(search::search(conn, &text)?))
+        .await?;
     if let [one] = hits.as_slice() {
         return Ok(see_other(&one.url()));
     }

@@ -141,7 +141,15 @@ async fn create(
     let (input, sample_inputs, uid) = (form.clone(), rows.clone(), user.id.clone());
     let result = state
         .db(move |conn| {
-            seizure::register(conn, &actor, &uid, &input, &sample_inputs, seal_required, tz)
+            seizure::register(
+                conn,
+                &actor,
+                &uid,
+                &input,
+                &sample_inputs,
+                seal_required,
+                tz,
+            )
         })
         .await;
     match result {
@@ -298,8 +306,9 @@ struct ShowPage {
     seizure: Seizure,
     samples: Vec<Sample>,
     registered_by: String,
-    country_name: Option<String>,
     tariff_description: Option<String>,
+    /// What the check of the declared code says when it found no line.
+    tariff_note: Option<&'static str>,
     can_add_samples: bool,
     can_print: bool,
 }
@@ -323,14 +332,16 @@ async fn show(
             Ok((seizure, samples, by, tariff))
         })
         .await?;
+    let tariff_note = match &tariff {
+        crate::tariff::TariffCheck::Unknown | crate::tariff::TariffCheck::NotChecked => {
+            Some(tariff.message_key())
+        }
+        _ => None,
+    };
     let tariff_description = match tariff {
         crate::tariff::TariffCheck::Known { description, .. } => Some(description),
         _ => None,
     };
-    let country_name = seizure
-        .origin_country
-        .as_deref()
-        .and_then(|c| crate::country::name(c, ctx.lang));
     render_status(
         &ShowPage {
             can_add_samples: ctx.can(Permission::RegisterSeizure),
@@ -339,8 +350,8 @@ async fn show(
             seizure,
             samples,
             registered_by,
-            country_name,
             tariff_description,
+            tariff_note,
         },
         StatusCode::OK,
     )
