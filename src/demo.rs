@@ -4,8 +4,9 @@
 //! functions (and audit) as the web interface.
 
 use base64::Engine;
+use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
-use rand::Rng;
+use rand::{Rng, SeedableRng};
 
 use crate::audit::{self, Actor};
 use crate::db::{now, write_tx, DbConn};
@@ -253,11 +254,13 @@ fn ensure_locations(conn: &mut DbConn, actor: &Actor) -> Result<Vec<StorageLocat
     Ok(ids.into_iter().skip(1).map(|(_, id)| id).collect())
 }
 
-/// Seeds the demo lab; `progress` is told how many seizures are done.
+/// Seeds the demo lab; `progress` is told how many seizures are done. A `random_seed` makes
+/// the data repeatable (tests); without it every run differs.
 pub fn seed(
     conn: &mut DbConn,
     seizures: usize,
     tz: chrono_tz::Tz,
+    random_seed: Option<u64>,
     mut progress: impl FnMut(usize),
 ) -> Result<Created, AppError> {
     let (users, accounts) = ensure_staff(conn)?;
@@ -267,7 +270,10 @@ pub fn seed(
     let technicians: Vec<User> = by_role(Role::Technician).into_iter().cloned().collect();
     let officers: Vec<User> = by_role(Role::Enforcement).into_iter().cloned().collect();
     let locations = ensure_locations(conn, &admin.actor(None))?;
-    let mut rng = rand::rng();
+    let mut rng: StdRng = match random_seed {
+        Some(seed) => StdRng::seed_from_u64(seed),
+        None => StdRng::from_rng(&mut rand::rng()),
+    };
     let mut samples_done = 0;
     let year = sample::lab_year(tz);
     // Batches keep each transaction short while amortising SQLite's commit cost.

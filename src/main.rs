@@ -59,6 +59,9 @@ enum Command {
     VerifyCustody,
     /// Fill the database with a realistic demo laboratory (staff of every role, storage
     /// locations, seizures and samples in every status). Passwords are printed once.
+    ///
+    /// Meant for trying the product out and for measurements: it adds accounts and records,
+    /// so never run it on a production database.
     SeedDemo {
         /// How many seizures to create (each with 1 to 3 samples).
         #[arg(long, default_value_t = 40)]
@@ -218,8 +221,8 @@ fn verify_custody(conn: &mut db::DbConn) -> Result<(), String> {
 
 fn seed_demo(conn: &mut db::DbConn, seizures: usize, tz: chrono_tz::Tz) -> Result<(), String> {
     let bar = progress_bar(seizures as u64, "seizures");
-    let created =
-        lims::demo::seed(conn, seizures, tz, |n| bar.set_position(n as u64)).map_err(describe)?;
+    let created = lims::demo::seed(conn, seizures, tz, None, |n| bar.set_position(n as u64))
+        .map_err(describe)?;
     bar.finish_and_clear();
     println!(
         "Demo laboratory ready: {} seizures with {} samples.",

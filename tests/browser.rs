@@ -286,6 +286,7 @@ async fn seizure_receipt_labels_and_transfer_in_a_real_browser() {
     app.create_user("oficial", Role::Enforcement, PW);
     app.create_user("tecnico", Role::Technician, PW);
     app.create_user("tecnica2", Role::Technician, PW);
+    app.create_user("supervisora", Role::Supervisor, PW);
     {
         let mut conn = app.db.conn();
         let admin = lims::user::find_by_username(&mut conn, "admin")
@@ -432,5 +433,46 @@ async fn seizure_receipt_labels_and_transfer_in_a_real_browser() {
     w.submit("form.langswitch").await;
     w.wait_text("Chain of custody").await;
     w.shot("sample-timeline-en").await;
+    w.submit("form.langswitch").await;
+    w.wait_text("Cadena de custodia").await;
+
+    // 6. The other pages of this slice, as a user sees them.
+    for (path, expect, name) in [
+        ("/samples", code.as_str(), "samples-list"),
+        ("/seizures", "ACTA-2026-0412", "seizures-list"),
+        ("/search?q=LAB", "Búsqueda", "search-results"),
+        (
+            &format!("{sample_path}/custody?kind=stored") as &str,
+            "Ubicación",
+            "event-stored",
+        ),
+        (
+            &format!("{sample_path}/custody?kind=destroyed"),
+            "Testigo",
+            "event-destroyed",
+        ),
+        (
+            &format!("{sample_path}/subsamples"),
+            "Contramuestra",
+            "subsample-form",
+        ),
+    ] {
+        w.go(path).await;
+        w.wait_text(expect).await;
+        w.shot(name).await;
+    }
+    w.submit("form[action='/logout']").await;
+    w.wait_path("/login").await;
+    sign_in(&mut w, "supervisora", PW).await;
+    w.go("/custody/verify").await;
+    w.wait_text("Todas las cadenas de custodia están íntegras")
+        .await;
+    w.shot("verify").await;
+    w.submit("form[action='/logout']").await;
+    w.wait_path("/login").await;
+    sign_in(&mut w, "admin", "admin-password-1").await;
+    w.go("/admin/locations").await;
+    w.wait_text("REF-1").await;
+    w.shot("locations").await;
     w.client.close().await.unwrap();
 }

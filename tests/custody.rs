@@ -1038,3 +1038,53 @@ async fn lists_filter_and_page_with_keysets() {
     bad.assert_contains("value=\"2026-02-30\"");
     let _ = Actor::command_line();
 }
+
+#[actix_web::test]
+async fn unknown_declared_tariff_code_warns_but_registers() {
+    let lab = lab();
+    {
+        let mut conn = lab.app.db.conn();
+        let csv = "section,hscode,description,parent,level\n\
+                   VI,29,Organic chemicals,TOTAL,2\n\
+                   VI,2939,Alkaloids,29,4\n\
+                   VI,293971,Cocaine; its salts,2939,6\n";
+        lims::tariff::import_csv(
+            &mut conn,
+            &Actor::command_line(),
+            csv.as_bytes(),
+            "mini.csv",
+            "HS2022",
+        )
+        .unwrap();
+    }
+    let mut c = lab.app.client().await;
+    c.login("tecnico", PW).await;
+    let fields = |reference: &'static str, code: &'static str| {
+        vec![
+            ("reference", reference),
+            ("customs_office", "Intendencia de Aduana de Tacna"),
+            ("seized_at", "2026-03-01T10:30"),
+            ("place", "Santa Rosa"),
+            ("seizing_officer", "Of. Soto"),
+            ("goods_description", "Polvo blanco"),
+            ("declared_hs_code", code),
+            ("risk_channel", "red"),
+            ("rows", "1"),
+            ("s0_description", "Bolsa 1"),
+            ("s0_priority", "routine"),
+        ]
+    };
+    c.get("/seizures/new").await;
+    let known = c
+        .post("/seizures", &fields("ACTA-K-1", "2939.71.00.00"))
+        .await;
+    let page = c.get(known.location().unwrap()).await;
+    page.assert_contains("Cocaine; its salts");
+    assert!(!page.contains("no figura en el arancel"));
+    c.get("/seizures/new").await;
+    let unknown = c.post("/seizures", &fields("ACTA-K-2", "2939.79")).await;
+    assert_eq!(unknown.status, StatusCode::SEE_OTHER);
+    let page = c.get(unknown.location().unwrap()).await;
+    page.assert_contains("la subpartida 293979 no figura en el arancel importado");
+    page.assert_contains("Esta subpartida no figura en el arancel importado");
+}
