@@ -336,6 +336,23 @@ pub fn for_sample(conn: &mut DbConn, sample_id: &SampleId) -> QueryResult<Vec<Cu
         .load(conn)
 }
 
+/// The latest event of each of these samples (e.g. for a seizure's sample table).
+pub fn latest(
+    conn: &mut DbConn,
+    sample_ids: &[SampleId],
+) -> QueryResult<std::collections::HashMap<SampleId, CustodyEvent>> {
+    let events: Vec<CustodyEvent> = custody_events::table
+        .filter(custody_events::sample_id.eq_any(sample_ids))
+        .order((custody_events::sample_id.asc(), custody_events::seq.asc()))
+        .select(CustodyEvent::as_select())
+        .load(conn)?;
+    // Ordered by seq, so the last insert per sample wins.
+    Ok(events
+        .into_iter()
+        .map(|e| (e.sample_id.clone(), e))
+        .collect())
+}
+
 /// Where a chain stops being trustworthy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChainBreak {

@@ -304,7 +304,8 @@ async fn list(
 struct ShowPage {
     ctx: Ctx,
     seizure: Seizure,
-    samples: Vec<Sample>,
+    /// Each sample with its latest custody event.
+    samples: Vec<(Sample, Option<crate::custody::CustodyEvent>)>,
     registered_by: String,
     tariff_description: Option<String>,
     /// What the check of the declared code says when it found no line.
@@ -324,6 +325,15 @@ async fn show(
         .db(move |conn| {
             let seizure = seizure::find(conn, &id)?;
             let samples = sample::of_seizure(conn, &id)?;
+            let ids: Vec<_> = samples.iter().map(|s| s.id.clone()).collect();
+            let mut last = crate::custody::latest(conn, &ids)?;
+            let samples = samples
+                .into_iter()
+                .map(|s| {
+                    let e = last.remove(&s.id);
+                    (s, e)
+                })
+                .collect::<Vec<_>>();
             let by = crate::user::find(conn, &seizure.registered_by)?.full_name;
             let tariff = match &seizure.declared_hs_code {
                 Some(code) => crate::tariff::check_code(conn, code)?,
