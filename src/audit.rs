@@ -101,31 +101,7 @@ pub struct AuditFilter {
 }
 
 /// Keyset position: entries strictly older than this one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cursor {
-    pub occurred_at: NaiveDateTime,
-    pub id: AuditId,
-}
-
-impl Cursor {
-    pub fn encode(&self) -> String {
-        format!(
-            "{}_{}",
-            self.occurred_at.format("%Y%m%dT%H%M%S%.6f"),
-            self.id
-        )
-    }
-
-    pub fn decode(text: &str) -> Option<Cursor> {
-        let (ts, id) = text.split_once('_')?;
-        let occurred_at = NaiveDateTime::parse_from_str(ts, "%Y%m%dT%H%M%S%.6f").ok()?;
-        uuid::Uuid::parse_str(id).ok()?;
-        Some(Cursor {
-            occurred_at,
-            id: AuditId(id.to_string()),
-        })
-    }
-}
+pub type Cursor = crate::keyset::Cursor<AuditId>;
 
 /// One page, newest first, and the cursor of the next page if there is one.
 pub fn list(
@@ -153,23 +129,16 @@ pub fn list(
     }
     if let Some(c) = after {
         query = query.filter(
-            audit_log::occurred_at
-                .lt(c.occurred_at)
-                .or(audit_log::occurred_at
-                    .eq(c.occurred_at)
-                    .and(audit_log::id.lt(c.id.clone()))),
+            audit_log::occurred_at.lt(c.at).or(audit_log::occurred_at
+                .eq(c.at)
+                .and(audit_log::id.lt(c.id.clone()))),
         );
     }
     let mut rows = query.load(conn)?;
-    let next = if rows.len() as i64 > page_size {
-        rows.truncate(page_size as usize);
-        rows.last().map(|r| Cursor {
-            occurred_at: r.occurred_at,
-            id: r.id.clone(),
-        })
-    } else {
-        None
-    };
+    let next = crate::keyset::split_page(&mut rows, page_size, |r: &AuditEntry| Cursor {
+        at: r.occurred_at,
+        id: r.id.clone(),
+    });
     Ok((rows, next))
 }
 

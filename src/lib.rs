@@ -16,6 +16,7 @@ pub mod demo;
 pub mod error;
 pub mod i18n;
 pub mod ids;
+pub mod keyset;
 pub mod label;
 pub mod sample;
 pub mod search;

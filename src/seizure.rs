@@ -297,26 +297,7 @@ pub struct SeizureFilter {
 }
 
 /// Keyset position in the seizure list (latest seizure first).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cursor {
-    pub seized_at: NaiveDateTime,
-    pub id: SeizureId,
-}
-
-impl Cursor {
-    pub fn encode(&self) -> String {
-        format!("{}_{}", self.seized_at.format("%Y%m%dT%H%M%S%.6f"), self.id)
-    }
-
-    pub fn decode(text: &str) -> Option<Cursor> {
-        let (ts, id) = text.split_once('_')?;
-        uuid::Uuid::parse_str(id).ok()?;
-        Some(Cursor {
-            seized_at: NaiveDateTime::parse_from_str(ts, "%Y%m%dT%H%M%S%.6f").ok()?,
-            id: SeizureId(id.to_string()),
-        })
-    }
-}
+pub type Cursor = crate::keyset::Cursor<SeizureId>;
 
 pub fn list(
     conn: &mut DbConn,
@@ -343,20 +324,15 @@ pub fn list(
     }
     if let Some(c) = after {
         q = q.filter(
-            seizures::seized_at.lt(c.seized_at).or(seizures::seized_at
-                .eq(c.seized_at)
+            seizures::seized_at.lt(c.at).or(seizures::seized_at
+                .eq(c.at)
                 .and(seizures::id.lt(c.id.clone()))),
         );
     }
     let mut rows = q.load(conn)?;
-    let next = if rows.len() as i64 > page_size {
-        rows.truncate(page_size as usize);
-        rows.last().map(|s| Cursor {
-            seized_at: s.seized_at,
-            id: s.id.clone(),
-        })
-    } else {
-        None
-    };
+    let next = crate::keyset::split_page(&mut rows, page_size, |s: &Seizure| Cursor {
+        at: s.seized_at,
+        id: s.id.clone(),
+    });
     Ok((rows, next))
 }

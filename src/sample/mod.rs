@@ -647,31 +647,8 @@ pub struct SampleRow {
     pub customs_office: String,
 }
 
-/// Keyset position in the sample list (newest first).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cursor {
-    pub created_at: NaiveDateTime,
-    pub id: SampleId,
-}
-
-impl Cursor {
-    pub fn encode(&self) -> String {
-        format!(
-            "{}_{}",
-            self.created_at.format("%Y%m%dT%H%M%S%.6f"),
-            self.id
-        )
-    }
-
-    pub fn decode(text: &str) -> Option<Cursor> {
-        let (ts, id) = text.split_once('_')?;
-        uuid::Uuid::parse_str(id).ok()?;
-        Some(Cursor {
-            created_at: NaiveDateTime::parse_from_str(ts, "%Y%m%dT%H%M%S%.6f").ok()?,
-            id: SampleId(id.to_string()),
-        })
-    }
-}
+/// Keyset position in the sample list (newest first, by registration).
+pub type Cursor = crate::keyset::Cursor<SampleId>;
 
 pub fn list(
     conn: &mut DbConn,
@@ -716,8 +693,8 @@ pub fn list(
     }
     if let Some(c) = after {
         q = q.filter(
-            samples::created_at.lt(c.created_at).or(samples::created_at
-                .eq(c.created_at)
+            samples::created_at.lt(c.at).or(samples::created_at
+                .eq(c.at)
                 .and(samples::id.lt(c.id.clone()))),
         );
     }
@@ -730,14 +707,9 @@ pub fn list(
             customs_office,
         })
         .collect();
-    let next = if rows.len() as i64 > page_size {
-        rows.truncate(page_size as usize);
-        rows.last().map(|r| Cursor {
-            created_at: r.sample.created_at,
-            id: r.sample.id.clone(),
-        })
-    } else {
-        None
-    };
+    let next = crate::keyset::split_page(&mut rows, page_size, |r: &SampleRow| Cursor {
+        at: r.sample.created_at,
+        id: r.sample.id.clone(),
+    });
     Ok((rows, next))
 }

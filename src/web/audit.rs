@@ -11,6 +11,7 @@ use crate::ids::UserId;
 use crate::user::{self, User};
 use crate::validation::{date_range, FieldErrors};
 use crate::web::context::Ctx;
+use crate::web::forms::list_link;
 use crate::web::{render_status, AppState};
 
 pub const PAGE_SIZE: i64 = 50;
@@ -36,16 +37,13 @@ pub struct AuditQuery {
 impl AuditQuery {
     /// The query string of the next page: the same filters, a later cursor.
     fn link(&self, cursor: Option<&Cursor>) -> String {
-        let after = cursor.map(Cursor::encode).unwrap_or_default();
-        let pairs = [
+        let filters = [
             ("user", self.user.as_str()),
             ("entity", self.entity.as_str()),
             ("from", self.from.as_str()),
             ("to", self.to.as_str()),
-            ("after", after.as_str()),
         ];
-        let query = serde_urlencoded::to_string(pairs).unwrap_or_default();
-        format!("/admin/audit?{query}")
+        list_link("/admin/audit", &filters, cursor.map(Cursor::encode))
     }
 }
 

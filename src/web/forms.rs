@@ -34,3 +34,14 @@ impl Pairs {
             .clamp(1, max)
     }
 }
+
+/// A list page's link: its filters and, from the second page on, the keyset cursor.
+pub fn list_link(path: &str, filters: &[(&str, &str)], after: Option<String>) -> String {
+    let after = after.unwrap_or_default();
+    let mut pairs = filters.to_vec();
+    pairs.push(("after", after.as_str()));
+    format!(
+        "{path}?{}",
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    )
+}

@@ -23,6 +23,7 @@ use crate::seizure::{self, Seizure};
 use crate::user::{self, Role, User};
 use crate::validation::{date_range, local_input_value, FieldErrors};
 use crate::web::context::Ctx;
+use crate::web::forms::list_link;
 use crate::web::session::{self, CsrfForm};
 use crate::web::{render_status, see_other, AppState};
 
@@ -75,18 +76,15 @@ pub struct ListQuery {
 
 impl ListQuery {
     fn link(&self, after: Option<&sample::Cursor>) -> String {
-        let after = after.map(sample::Cursor::encode).unwrap_or_default();
-        let q = serde_urlencoded::to_string([
+        let filters = [
             ("status", self.status.as_str()),
             ("office", self.office.as_str()),
             ("priority", self.priority.as_str()),
             ("overdue", self.overdue.as_str()),
             ("from", self.from.as_str()),
             ("to", self.to.as_str()),
-            ("after", after.as_str()),
-        ])
-        .unwrap_or_default();
-        format!("/samples?{q}")
+        ];
+        list_link("/samples", &filters, after.map(sample::Cursor::encode))
     }
 }
 

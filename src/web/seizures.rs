@@ -14,7 +14,7 @@ use crate::seizure::{self, RiskChannel, Seizure, SeizureFilter, SeizureInput};
 use crate::user::Role;
 use crate::validation::{date_range, local_input_value, FieldErrors};
 use crate::web::context::Ctx;
-use crate::web::forms::Pairs;
+use crate::web::forms::{list_link, Pairs};
 use crate::web::session::{self, CsrfForm};
 use crate::web::{render_status, see_other, AppState};
 
@@ -214,16 +214,13 @@ pub struct ListQuery {
 
 impl ListQuery {
     fn link(&self, after: Option<&seizure::Cursor>) -> String {
-        let after = after.map(seizure::Cursor::encode).unwrap_or_default();
-        let q = serde_urlencoded::to_string([
+        let filters = [
             ("office", self.office.as_str()),
             ("channel", self.channel.as_str()),
             ("from", self.from.as_str()),
             ("to", self.to.as_str()),
-            ("after", after.as_str()),
-        ])
-        .unwrap_or_default();
-        format!("/seizures?{q}")
+        ];
+        list_link("/seizures", &filters, after.map(seizure::Cursor::encode))
     }
 }
 
