@@ -56,7 +56,9 @@ for n in $SIZES; do
   done
   samples=$(curl -s -b "$jar" "$base/samples" | grep -o 'href="/samples/[0-9a-f-]*"' | head -1 | sed 's/href="//; s/"$//')
   code=$(curl -s -b "$jar" "$base$samples" | grep -o 'LAB-[0-9]*-[0-9]*' | head -1)
-  total=$(awk '/Demo laboratory ready/ {print $6}' "$dir/seed.txt")
+  total=$(awk '/Demo laboratory ready/ {print $7}' "$dir/seed.txt")
+  status=$(curl -s -o /dev/null -b "$jar" -w '%{http_code}' "$base/samples")
+  [ "$status" = 200 ] || { echo "sign-in failed (GET /samples answered $status)" >&2; kill "$pid"; exit 1; }
   office="Intendencia%20de%20Aduana%20de%20Tacna"
   printf "| %s | %s | %s s | %s ms | %s ms | %s ms | %s ms | %s ms | %s ms | %s ms |\n" \
     "$n" "$total" "$seed" \

@@ -325,3 +325,27 @@ async fn healthz_reports_database_state() {
     assert_eq!(ok.status, StatusCode::OK);
     ok.assert_contains("\"status\":\"ok\"");
 }
+
+#[actix_web::test]
+async fn healthz_answers_503_when_the_database_is_unreachable() {
+    let app = TestApp::new();
+    let mut config = common::test_config(&app.db);
+    // Nothing listens on port 1: every checkout fails.
+    let url = lims::db::DbUrl::parse("postgres://postgres@127.0.0.1:1/none").unwrap();
+    let pool = r2d2::Pool::builder()
+        .connection_timeout(std::time::Duration::from_secs(1))
+        .build_unchecked(lims::db::ConnManager::new(url));
+    config.database_url = "postgres://postgres@127.0.0.1:1/none".into();
+    let state = lims::web::AppState::new(pool, config);
+    let service = actix_web::test::init_service(lims::web::build_app(state)).await;
+    let res = actix_web::test::call_service(
+        &service,
+        actix_web::test::TestRequest::get()
+            .uri("/healthz")
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = actix_web::test::read_body(res).await;
+    assert!(String::from_utf8_lossy(&body).contains("unreachable"));
+}
