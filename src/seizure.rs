@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::audit::{self, Actor};
-use crate::db::schema::seizures;
+use crate::db::schema::{customs_offices, seizures};
 use crate::db::{now, write_tx, DbConn};
 use crate::error::AppError;
 use crate::ids::{SeizureId, UserId};
@@ -231,6 +231,7 @@ pub fn register(
                 seizures::updated_at.eq(t),
             ))
             .execute(conn)?;
+        remember_office(conn, &valid.customs_office)?;
         let seizure = find(conn, &id)?;
         audit::record(
             conn,
@@ -281,11 +282,27 @@ pub fn by_declaration(conn: &mut DbConn, number: &str) -> QueryResult<Vec<Seizur
 
 /// The customs offices in use, for filters and the form's suggestions.
 pub fn offices(conn: &mut DbConn) -> QueryResult<Vec<String>> {
-    seizures::table
-        .select(seizures::customs_office)
-        .distinct()
-        .order(seizures::customs_office.asc())
+    customs_offices::table
+        .select(customs_offices::name)
+        .order(customs_offices::name.asc())
         .load(conn)
+}
+
+/// Adds an office to the list of offices in use (nothing if it is there already).
+fn remember_office(conn: &mut DbConn, name: &str) -> QueryResult<()> {
+    let insert = diesel::insert_into(customs_offices::table)
+        .values((
+            customs_offices::name.eq(name),
+            customs_offices::created_at.eq(now()),
+        ))
+        .on_conflict(customs_offices::name)
+        .do_nothing();
+    // Upserts are backend-specific in diesel's MultiConnection: run on the inner connection.
+    match conn {
+        DbConn::Sqlite(c) => insert.execute(c),
+        DbConn::Postgres(c) => insert.execute(c),
+    }
+    .map(|_| ())
 }
 
 #[derive(Debug, Default, Clone)]

@@ -387,7 +387,15 @@ diesel::joinable!(report_signatures -> report_versions (report_version_id));
 diesel::joinable!(report_signatures -> users (signer_id));
 diesel::joinable!(audit_log -> users (user_id));
 
+diesel::table! {
+    customs_offices (name) {
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    customs_offices,
     users,
     login_attempts,
     api_tokens,

@@ -54,6 +54,15 @@ text_enum!(
 );
 
 impl SampleStatus {
+    /// Work on these is over, so they are never overdue.
+    pub const CLOSED: [SampleStatus; 5] = [
+        SampleStatus::Reported,
+        SampleStatus::Returned,
+        SampleStatus::Disposed,
+        SampleStatus::Rejected,
+        SampleStatus::Retained,
+    ];
+
     /// Physically in the lab's hands, so custody events can be recorded on it.
     pub fn in_lab(self) -> bool {
         matches!(
@@ -121,14 +130,7 @@ impl Sample {
     }
 
     pub fn is_overdue(&self, today: chrono::NaiveDate) -> bool {
-        let open = !matches!(
-            self.status(),
-            SampleStatus::Reported
-                | SampleStatus::Returned
-                | SampleStatus::Disposed
-                | SampleStatus::Rejected
-                | SampleStatus::Retained
-        );
+        let open = !SampleStatus::CLOSED.contains(&self.status());
         open && self
             .due_date
             .as_deref()
@@ -682,14 +684,12 @@ pub fn list(
         q = q.filter(samples::priority.eq(p.as_str()));
     }
     if let Some(day) = &filter.overdue_before {
+        // NOT IN keeps SQLite on the (created_at, id) index, so a page stops after its rows
+        // instead of sorting every open sample.
+        let closed = SampleStatus::CLOSED.map(SampleStatus::as_str);
         q = q
             .filter(samples::due_date.lt(day.clone()))
-            .filter(samples::status.eq_any([
-                SampleStatus::Registered.as_str(),
-                SampleStatus::Received.as_str(),
-                SampleStatus::InTesting.as_str(),
-                SampleStatus::External.as_str(),
-            ]));
+            .filter(samples::status.ne_all(closed));
     }
     if let Some(c) = after {
         q = q.filter(
