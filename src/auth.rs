@@ -24,11 +24,27 @@ pub fn login(
     remote_addr: Option<String>,
 ) -> Result<LoginOutcome, AppError> {
     let username = username.trim().to_lowercase();
-    if let Some(until) = throttle::locked_until(conn, &username)? {
-        return Ok(LoginOutcome::Locked {
-            minutes: minutes_until(until),
-        });
-    }
+    // Count and reserve in one locked step, so simultaneous guesses cannot all pass the check.
+    let reserved = write_tx(conn, |conn| {
+        throttle::lock_account(conn, &username)?;
+        if let Some(until) = throttle::locked_until(conn, &username)? {
+            return Ok::<_, AppError>(Err(until));
+        }
+        Ok(Ok(throttle::record(
+            conn,
+            &username,
+            false,
+            remote_addr.as_deref(),
+        )?))
+    })?;
+    let attempt = match reserved {
+        Ok(attempt) => attempt,
+        Err(until) => {
+            return Ok(LoginOutcome::Locked {
+                minutes: minutes_until(until),
+            })
+        }
+    };
     let found = user::find_by_username(conn, &username)?;
     let hash = found
         .as_ref()
@@ -42,7 +58,7 @@ pub fn login(
         };
         match found {
             Some(u) if password_ok && u.active => {
-                throttle::record(conn, &username, true, remote_addr.as_deref())?;
+                throttle::mark_succeeded(conn, &attempt)?;
                 audit::record(
                     conn,
                     &u.actor(remote_addr.clone()),
@@ -55,7 +71,6 @@ pub fn login(
                 Ok(LoginOutcome::Success(Box::new(u)))
             }
             _ => {
-                throttle::record(conn, &username, false, remote_addr.as_deref())?;
                 let locked = throttle::locked_until(conn, &username)?;
                 let action = if locked.is_some() {
                     "login_locked"

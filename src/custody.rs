@@ -359,7 +359,7 @@ pub struct ChainBreak {
     pub sample_id: SampleId,
     pub seq: i64,
     pub event_id: CustodyEventId,
-    /// `hash_mismatch`, `prev_hash_mismatch` or `sequence_gap`.
+    /// `hash_mismatch`, `prev_hash_mismatch`, `sequence_gap` or `empty_chain`.
     pub problem: &'static str,
 }
 
@@ -420,6 +420,19 @@ pub fn verify_all(
             if let Some(b) = verify_chain(chunk) {
                 breaks.push(b);
             }
+        }
+        // Every sample's chain starts when it is registered or split off: a sample without
+        // events had its whole chain removed.
+        for id in ids
+            .iter()
+            .filter(|id| !events.iter().any(|e| &e.sample_id == *id))
+        {
+            breaks.push(ChainBreak {
+                sample_id: id.clone(),
+                seq: 0,
+                event_id: CustodyEventId(String::new()),
+                problem: "empty_chain",
+            });
         }
         checked += ids.len();
         progress(checked);

@@ -39,6 +39,18 @@ impl AppError {
         errors.add(field, key);
         AppError::Invalid(errors)
     }
+
+    /// A unique index that refused a row (two requests racing past the earlier check)
+    /// becomes the same message beside the field as the check gives.
+    pub fn unique_as(self, field: &str, key: &str) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match self {
+            AppError::Db(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                AppError::invalid(field, key)
+            }
+            other => other,
+        }
+    }
 }
 
 impl From<actix_web::error::BlockingError> for AppError {

@@ -76,7 +76,7 @@ pub struct SeizureInput {
 
 /// References and declaration numbers are compared without case or surrounding spaces.
 pub fn normalize_reference(text: &str) -> String {
-    text.trim().to_uppercase()
+    crate::validation::clean(text).trim().to_uppercase()
 }
 
 struct ValidSeizure {
@@ -255,6 +255,7 @@ pub fn register(
             unknown_tariff_code: matches!(check, TariffCheck::Unknown),
         })
     })
+    .map_err(|e: AppError| e.unique_as("reference", "validation.reference_taken"))
 }
 
 pub fn find(conn: &mut DbConn, id: &SeizureId) -> QueryResult<Seizure> {

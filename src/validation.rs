@@ -41,8 +41,18 @@ impl FieldErrors {
 
 /// Trims a form value; `None` when nothing was typed.
 pub fn opt(value: &str) -> Option<String> {
-    let v = value.trim();
+    let v = clean(value);
+    let v = v.trim();
     (!v.is_empty()).then(|| v.to_string())
+}
+
+/// Removes control characters other than line breaks and tabs: a NUL byte typed or pasted
+/// into a field would otherwise be refused by PostgreSQL with an error instead of a message.
+pub fn clean(value: &str) -> String {
+    value
+        .chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+        .collect()
 }
 
 /// A decimal as typed in either locale: `12,5` or `12.5` (no thousands separators).
@@ -54,9 +64,13 @@ pub fn parse_decimal(value: &str) -> Option<f64> {
     v.parse::<f64>().ok().filter(|x| x.is_finite())
 }
 
-/// A calendar date from an `<input type="date">`: `YYYY-MM-DD`.
+/// A calendar date from an `<input type="date">`: `YYYY-MM-DD`, years 1900 to 2200 (chrono
+/// also reads signed years such as `+262142-12-31`, which no lab record has).
 pub fn parse_date(value: &str) -> Option<chrono::NaiveDate> {
-    chrono::NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").ok()
+    use chrono::Datelike;
+    chrono::NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+        .ok()
+        .filter(|d| (1900..=2200).contains(&d.year()))
 }
 
 /// A local date and time from an `<input type="datetime-local">` in the lab's time zone,
@@ -66,7 +80,8 @@ pub fn parse_local_datetime(value: &str, tz: chrono_tz::Tz) -> Option<chrono::Na
     let v = value.trim();
     let local = chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M")
         .or_else(|_| chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S"))
-        .ok()?;
+        .ok()
+        .filter(|t| parse_date(&t.date().format("%Y-%m-%d").to_string()).is_some())?;
     tz.from_local_datetime(&local)
         .earliest()
         .map(|t| t.naive_utc())
@@ -130,8 +145,11 @@ pub fn date_range(
         if text.trim().is_empty() {
             return None;
         }
-        match parse_date(text).and_then(|d| day_start_utc(d, tz)) {
-            Some(t) => Some(t + chrono::TimeDelta::days(days)),
+        match parse_date(text)
+            .and_then(|d| day_start_utc(d, tz))
+            .and_then(|t| t.checked_add_signed(chrono::TimeDelta::days(days)))
+        {
+            Some(t) => Some(t),
             None => {
                 errors.add(field, "validation.date_format");
                 None
@@ -159,6 +177,19 @@ mod tests {
         assert_eq!(parse_decimal("1.234,5"), None);
         assert_eq!(parse_decimal("abc"), None);
         assert_eq!(parse_decimal(""), None);
+    }
+
+    #[test]
+    fn absurd_dates_are_refused_not_panicked_on() {
+        assert!(parse_date("+262142-12-31").is_none());
+        assert!(parse_date("2026-02-30").is_none());
+        assert!(parse_date("2026-03-01").is_some());
+        let tz: chrono_tz::Tz = "America/Lima".parse().unwrap();
+        let mut errors = FieldErrors::default();
+        let (_, to) = date_range("", "+262142-12-31", tz, &mut errors);
+        assert!(to.is_none());
+        assert_eq!(errors.get("to"), Some("validation.date_format"));
+        assert!(parse_local_datetime("+262142-12-31T10:00", tz).is_none());
     }
 
     #[test]

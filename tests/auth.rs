@@ -267,6 +267,12 @@ async fn language_from_browser_then_user_choice() {
     c.post("/language", &[("lang", "en"), ("next", "//evil.example/x")])
         .await
         .assert_redirect("/");
+    c.post(
+        "/language",
+        &[("lang", "en"), ("next", "/\\evil.example/x")],
+    )
+    .await
+    .assert_redirect("/");
     c.get("/").await.assert_contains("Welcome");
 }
 

@@ -243,7 +243,7 @@ async fn malformed_tariff_code_is_refused_and_bad_fields_are_explained() {
     input.declared_hs_code = "12AB".into();
     input.origin_country = "XX".into();
     input.risk_channel = "purple".into();
-    input.seized_at = "2999-01-01T00:00".into();
+    input.seized_at = "2199-01-01T00:00".into();
     let err = seizure::register(
         &mut conn,
         &lab.tech.actor(None),
@@ -586,10 +586,54 @@ fn every_custody_event_kind_and_dispositions() {
     assert_eq!(retained.status(), SampleStatus::Retained);
     assert_eq!(retained.retained_until.as_deref(), Some("2099-12-31"));
 
+    // An event cannot be dated before the latest one in the chain.
+    let s3 = lab.receive(&s[3]);
+    let early = lab.record(
+        &s3,
+        EventInput {
+            reason: "x".into(),
+            occurred_at: "2026-01-01T08:00".into(),
+            ..event(EventKind::Opened)
+        },
+    );
+    assert!(
+        matches!(early, Err(lims::error::AppError::Invalid(ref e)) if e.get("occurred_at") == Some("validation.before_previous_event"))
+    );
+    // A second receipt of the same sample is refused.
+    let again = receipt::receive(
+        &mut lab.app.db.conn(),
+        &Handler {
+            actor: &lab.tech.actor(None),
+            user_id: &lab.tech.id,
+        },
+        &s3.id,
+        &ReceiptInput {
+            seal_number: "PR-13".into(),
+            seal_intact: "yes".into(),
+            quantity_sufficient: "yes".into(),
+            delivered_by: "x".into(),
+            decision: "accept".into(),
+            ..Default::default()
+        },
+        TZ,
+    );
+    assert!(
+        matches!(again, Err(lims::error::AppError::Invalid(ref e)) if e.get("decision").is_some())
+    );
+    let s3 = sample::find(&mut lab.app.db.conn(), &s3.id).unwrap();
+    assert_eq!(
+        lab.kinds(&s3)
+            .iter()
+            .filter(|k| *k == "received_at_lab")
+            .count(),
+        1
+    );
+
     // A registered (not yet received) sample cannot be opened.
+    let fresh = lab.register("ACTA-E-2", &["PR-14"]);
     assert!(lab
         .record(
-            &s[3],
+            &fresh[0],
             EventInput {
                 reason: "x".into(),
                 ..event(EventKind::Opened)
@@ -599,7 +643,7 @@ fn every_custody_event_kind_and_dispositions() {
 
     // Every chain verifies, and every event is audited.
     let (checked, breaks) = custody::verify_all(&mut lab.app.db.conn(), |_| {}).unwrap();
-    assert_eq!(checked, 4);
+    assert_eq!(checked, 5);
     assert!(breaks.is_empty(), "{breaks:?}");
     let (audit, _) = lims::audit::list(
         &mut lab.app.db.conn(),
@@ -611,7 +655,11 @@ fn every_custody_event_kind_and_dispositions() {
         500,
     )
     .unwrap();
-    let events: usize = s.iter().map(|x| lab.kinds(x).len()).sum();
+    let events: usize = s
+        .iter()
+        .chain(fresh.iter())
+        .map(|x| lab.kinds(x).len())
+        .sum();
     assert_eq!(audit.len(), events);
 }
 
@@ -638,6 +686,20 @@ async fn two_party_transfer_needs_the_receivers_password() {
         .await;
     assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
     wrong.assert_contains("La contraseña de quien recibe no es correcta");
+    let (failed, _) = lims::audit::list(
+        &mut lab.app.db.conn(),
+        &lims::audit::AuditFilter {
+            entity: Some("user".into()),
+            ..Default::default()
+        },
+        None,
+        50,
+    )
+    .unwrap();
+    assert!(failed
+        .iter()
+        .any(|e| e.action == "custody_receiver_password_failed"
+            && e.entity_id.as_deref() == Some(lab.tech2.id.as_str())));
     wrong.assert_contains(">Para ensayo</textarea>");
     assert!(
         !wrong.contains("not-her-password"),
@@ -950,9 +1012,15 @@ async fn roles_see_and_do_only_what_spec_gives_them() {
         "no receive button for enforcement"
     );
 
-    // The administrator manages accounts, not evidence.
+    // The administrator manages accounts, not evidence: not even through the audit trail.
     let mut a = lab.app.client().await;
     a.login(ADMIN.0, ADMIN.1).await;
+    let trail = a.get("/admin/audit?entity=seizure").await;
+    trail.assert_contains("<code>create</code>");
+    assert!(
+        !trail.contains("Polvo blanco"),
+        "case data hidden from the admin"
+    );
     for path in [
         "/seizures",
         "/samples",
@@ -1033,6 +1101,8 @@ async fn lists_filter_and_page_with_keysets() {
         .get("/seizures?office=Intendencia+de+Aduana+de+Tacna&channel=red")
         .await;
     seizures.assert_contains("ACTA-L-29");
+    let absurd = c.get("/samples?to=%2B262142-12-31").await;
+    assert_eq!(absurd.status, StatusCode::BAD_REQUEST);
     let bad = c.get("/samples?from=2026-02-30").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     bad.assert_contains("value=\"2026-02-30\"");
@@ -1087,4 +1157,36 @@ async fn unknown_declared_tariff_code_warns_but_registers() {
     let page = c.get(unknown.location().unwrap()).await;
     page.assert_contains("la subpartida 293979 no figura en el arancel importado");
     page.assert_contains("Esta subpartida no figura en el arancel importado");
+}
+
+#[actix_web::test]
+async fn control_characters_in_form_fields_are_removed_not_a_500() {
+    let lab = lab();
+    let mut c = lab.app.client().await;
+    c.login("tecnico", PW).await;
+    c.get("/seizures/new").await;
+    let res = c
+        .post(
+            "/seizures",
+            &[
+                ("reference", "ACTA-NUL-1\u{0}"),
+                ("customs_office", "Tacna"),
+                ("seized_at", "2026-03-01T10:30"),
+                ("place", "Santa Rosa"),
+                ("seizing_officer", "Of. Soto"),
+                ("goods_description", "Polvo\u{0} blanco\nen bolsas"),
+                ("risk_channel", "red"),
+                ("rows", "1"),
+                ("s0_description", "Bolsa\u{0} 1"),
+                ("s0_priority", "routine"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let s = seizure::find_by_reference(&mut lab.app.db.conn(), "ACTA-NUL-1")
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.goods_description, "Polvo blanco\nen bolsas");
+    let hits = c.get("/search?q=ACTA-NUL-1%00").await;
+    assert_eq!(hits.status, StatusCode::SEE_OTHER);
 }

@@ -131,7 +131,12 @@ fn every_key_in_use_is_translated() {
     for c in lims::seizure::RiskChannel::ALL {
         used.insert(format!("channel.{}", c.as_str()));
     }
-    for p in ["hash_mismatch", "prev_hash_mismatch", "sequence_gap"] {
+    for p in [
+        "hash_mismatch",
+        "prev_hash_mismatch",
+        "sequence_gap",
+        "empty_chain",
+    ] {
         used.insert(format!("verify.problems.{p}"));
     }
     // A prefix handed to `ctx.label` is a branch of the catalogue, not a text.

@@ -193,7 +193,10 @@ pub struct ValidSample {
 
 /// Seal numbers are compared as printed on the seal, without case or spacing differences.
 pub fn normalize_seal(text: &str) -> Option<String> {
-    let s: String = text.split_whitespace().collect::<Vec<_>>().join("");
+    let s: String = crate::validation::clean(text)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join("");
     (!s.is_empty()).then(|| s.to_uppercase())
 }
 
@@ -580,6 +583,27 @@ pub fn create_subsample(
         )?;
         Ok(child)
     })
+}
+
+/// Inside a write transaction: locks the sample's row (PostgreSQL) and reads it afresh, so
+/// checks and updates see what concurrent requests committed, never a copy read before.
+pub(crate) fn lock_for_update(conn: &mut DbConn, id: &SampleId) -> QueryResult<Sample> {
+    diesel::update(samples::table.find(id))
+        .set(samples::updated_at.eq(now()))
+        .execute(conn)?;
+    find(conn, id)
+}
+
+/// The latest custody event's time: a new event may not be dated before it.
+pub(crate) fn last_event_at(
+    conn: &mut DbConn,
+    id: &SampleId,
+) -> QueryResult<Option<NaiveDateTime>> {
+    use crate::db::schema::custody_events;
+    custody_events::table
+        .filter(custody_events::sample_id.eq(id))
+        .select(diesel::dsl::max(custody_events::occurred_at))
+        .first(conn)
 }
 
 /// Changes the sample row after a custody event; audited with before and after.

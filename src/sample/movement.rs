@@ -11,7 +11,8 @@ use crate::error::AppError;
 use crate::ids::SampleId;
 use crate::sample::receipt::{chosen_location, yes_no};
 use crate::sample::{
-    find, normalize_seal, update_state, Handler, SampleStatus, StateChange, UNITS,
+    find, last_event_at, lock_for_update, normalize_seal, update_state, Handler, SampleStatus,
+    StateChange, UNITS,
 };
 use crate::user::{self, password, throttle, Role};
 use crate::validation::{
@@ -41,7 +42,8 @@ pub fn allowed(kind: EventKind, status: SampleStatus) -> bool {
         HandedOver | Stored | RemovedFromStorage | Opened | Resealed => {
             status.in_lab() || status == S::Retained
         }
-        SentExternal => matches!(status, S::Received | S::InTesting),
+        // Only from `received`: the return from the external lab restores exactly that.
+        SentExternal => status == S::Received,
         ReturnedFromExternal => status == S::External,
         ReturnedToOwner | Destroyed => {
             status.in_lab() || matches!(status, S::Rejected | S::Retained)
@@ -303,6 +305,17 @@ pub fn record(
     };
     let from_user_id = (kind == EventKind::HandedOver).then(|| who.user_id.clone());
     write_tx(conn, |conn| {
+        // Checked again under the row lock: another request may have moved the sample since.
+        let sample = lock_for_update(conn, &sample.id)?;
+        if !allowed(kind, sample.status()) {
+            return Err(AppError::invalid("kind", "validation.event_not_allowed"));
+        }
+        if last_event_at(conn, &sample.id)?.is_some_and(|last| occurred_at < last) {
+            return Err(AppError::invalid(
+                "occurred_at",
+                "validation.before_previous_event",
+            ));
+        }
         let event = custody::append(
             conn,
             who.actor,
@@ -369,8 +382,18 @@ fn confirm_receiver(
         return Ok(None);
     }
     if !password::verify(&input.to_password, &receiver.password_hash) {
+        // Counts towards the receiver's lock, and leaves a trace of who tried.
         write_tx(conn, |conn| {
-            throttle::record(conn, &username, false, who.actor.remote_addr.as_deref())
+            throttle::record(conn, &username, false, who.actor.remote_addr.as_deref())?;
+            crate::audit::record(
+                conn,
+                who.actor,
+                "custody_receiver_password_failed",
+                "user",
+                Some(receiver.id.as_str()),
+                None::<&()>,
+                None::<&()>,
+            )
         })?;
         errors.add("to_password", "validation.receiver_password_wrong");
         return Ok(None);

@@ -9,7 +9,8 @@ use crate::db::{now, write_tx, DbConn};
 use crate::error::AppError;
 use crate::ids::{SampleId, StorageLocationId};
 use crate::sample::{
-    find, normalize_seal, update_state, Handler, Sample, SampleStatus, StateChange, UNITS,
+    find, last_event_at, lock_for_update, normalize_seal, update_state, Handler, Sample,
+    SampleStatus, StateChange, UNITS,
 };
 use crate::validation::{
     optional_text, parse_decimal, parse_local_datetime, required_text, FieldErrors,
@@ -178,6 +179,17 @@ pub fn receive(
     errors.into_result()?;
     let accept = accept.unwrap_or(false);
     write_tx(conn, |conn| {
+        // Checked again under the row lock: a double click must not receive a sample twice.
+        let sample = lock_for_update(conn, &sample.id)?;
+        if sample.status() != SampleStatus::Registered {
+            return Err(AppError::invalid("decision", "validation.already_received"));
+        }
+        if last_event_at(conn, &sample.id)?.is_some_and(|last| received_at < last) {
+            return Err(AppError::invalid(
+                "received_at",
+                "validation.before_previous_event",
+            ));
+        }
         let kind = if accept {
             EventKind::ReceivedAtLab
         } else {

@@ -238,8 +238,18 @@ pub fn create(
     let role = role.unwrap_or(Role::Enforcement);
     let hash = password::hash(&input.password)?;
     write_tx(conn, |conn| {
-        if first_admin && count(conn)? > 0 {
-            return Err(AppError::Forbidden("errors.setup_done"));
+        if first_admin {
+            // Two setup forms sent at once must not both create an admin: PostgreSQL needs an
+            // explicit lock (SQLite's BEGIN IMMEDIATE already serializes writers).
+            if let DbConn::Postgres(_) = conn {
+                diesel::connection::SimpleConnection::batch_execute(
+                    conn,
+                    "LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE",
+                )?;
+            }
+            if count(conn)? > 0 {
+                return Err(AppError::Forbidden("errors.setup_done"));
+            }
         }
         if find_by_username(conn, &username)?.is_some() {
             return Err(AppError::invalid("username", "validation.username_taken"));
@@ -285,6 +295,7 @@ pub fn create(
         )?;
         Ok(user)
     })
+    .map_err(|e: AppError| e.unique_as("username", "validation.username_taken"))
 }
 
 /// What an admin may change on an account.

@@ -40,21 +40,41 @@ pub fn locked_until(conn: &mut DbConn, username: &str) -> QueryResult<Option<Nai
         .map(|last| *last + TimeDelta::minutes(WINDOW_MINUTES)))
 }
 
-/// Records an attempt whose password was checked.
+/// Records an attempt. Sign-in records it as failed *before* checking the password (and
+/// marks it succeeded after), so simultaneous guesses all count.
 pub fn record(
     conn: &mut DbConn,
     username: &str,
     succeeded: bool,
     remote_addr: Option<&str>,
-) -> QueryResult<()> {
+) -> QueryResult<LoginAttemptId> {
+    let id = LoginAttemptId::new_v7();
     diesel::insert_into(login_attempts::table)
         .values((
-            login_attempts::id.eq(LoginAttemptId::new_v7()),
+            login_attempts::id.eq(&id),
             login_attempts::username.eq(username),
             login_attempts::attempted_at.eq(now()),
             login_attempts::succeeded.eq(succeeded),
             login_attempts::remote_addr.eq(remote_addr),
         ))
+        .execute(conn)?;
+    Ok(id)
+}
+
+pub fn mark_succeeded(conn: &mut DbConn, id: &LoginAttemptId) -> QueryResult<()> {
+    diesel::update(login_attempts::table.find(id))
+        .set(login_attempts::succeeded.eq(true))
         .execute(conn)
         .map(|_| ())
+}
+
+/// Serializes attempts on one account within the transaction (PostgreSQL; SQLite's
+/// BEGIN IMMEDIATE already does).
+pub fn lock_account(conn: &mut DbConn, username: &str) -> QueryResult<()> {
+    if let DbConn::Postgres(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind::<diesel::sql_types::Text, _>(username)
+            .execute(c)?;
+    }
+    Ok(())
 }

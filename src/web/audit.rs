@@ -16,6 +16,11 @@ use crate::web::{render_status, AppState};
 
 pub const PAGE_SIZE: i64 = 50;
 
+/// Entities whose snapshots are case data (SPEC: the admin does not see lab data).
+const CASE_ENTITIES: [&str; 3] = ["seizure", "sample", "custody_event"];
+/// Marker shown instead of a hidden snapshot.
+const HIDDEN: &str = "…";
+
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/audit", web::get().to(list));
 }
@@ -77,9 +82,7 @@ async fn list(
             Err(_) => errors.add("user", "validation.choose_one"),
         }
     }
-    if !query.entity.trim().is_empty() {
-        filter.entity = Some(query.entity.trim().to_string());
-    }
+    filter.entity = crate::validation::opt(&query.entity);
     (filter.from, filter.until) = date_range(&query.from, &query.to, ctx.tz, &mut errors);
     let cursor = Cursor::decode(&query.after);
     let first_page = cursor.is_none();
@@ -94,6 +97,18 @@ async fn list(
             Ok((entries, next, user::list(conn)?, audit::entities(conn)?))
         })
         .await?;
+    // The trail says who did what to which record; the record's contents (goods, importer,
+    // custody details) stay with the roles that may read cases.
+    let mut entries = entries;
+    if !ctx.can(Permission::ViewCases) {
+        for e in entries
+            .iter_mut()
+            .filter(|e| CASE_ENTITIES.contains(&e.entity.as_str()))
+        {
+            e.before_json = e.before_json.take().map(|_| HIDDEN.to_string());
+            e.after_json = e.after_json.take().map(|_| HIDDEN.to_string());
+        }
+    }
     let next = next.map(|c| query.link(Some(&c)));
     let newest = query.link(None);
     let status = if valid {

@@ -210,7 +210,11 @@ async fn switch_language(
             .await?;
     }
     // Only local paths, so the switch cannot be used as an open redirect.
-    let next = if form.next.starts_with('/') && !form.next.starts_with("//") {
+    let next = if form.next.starts_with('/')
+        && !form.next.starts_with("//")
+        && !form.next.contains('\\')
+        && !form.next.chars().any(char::is_control)
+    {
         form.next
     } else {
         "/".to_string()

@@ -151,7 +151,16 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
             if !csrf_matches(&req.get_session(), &field.csrf_token) {
                 return Err(AppError::Csrf);
             }
-            let value = serde_urlencoded::from_bytes(&body)
+            // Control characters (e.g. NUL) are removed from every value before validation.
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
+                .map_err(|e| AppError::BadRequest(e.to_string()))?;
+            let pairs: Vec<(String, String)> = pairs
+                .into_iter()
+                .map(|(k, v)| (k, crate::validation::clean(&v)))
+                .collect();
+            let cleaned = serde_urlencoded::to_string(&pairs)
+                .map_err(|e| AppError::BadRequest(e.to_string()))?;
+            let value = serde_urlencoded::from_str(&cleaned)
                 .map_err(|e| AppError::BadRequest(e.to_string()))?;
             Ok(CsrfForm(value))
         })
