@@ -147,22 +147,27 @@ impl Walk {
     }
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn setup_login_and_language_switch_in_a_real_browser() {
-    if std::env::var("LIMS_BROWSER_TESTS").as_deref() != Ok("1") {
+/// Browser tests run only when asked for; otherwise they say they were skipped.
+fn enabled() -> bool {
+    let on = std::env::var("LIMS_BROWSER_TESTS").as_deref() == Ok("1");
+    if !on {
         println!(
             "browser test skipped: set LIMS_BROWSER_TESTS=1 (needs chromium and chromium-driver)"
         );
-        return;
     }
-    let app = common::TestApp::new();
-    let base = start_server(&app);
-    let (_driver, port) = start_driver();
+    on
+}
+
+/// The app on a real port and a headless Chromium (Spanish first) driving it; screenshots are
+/// numbered from `first_shot`. Keep the driver alive for the test's length.
+async fn open_walk(app: &common::TestApp, height: u32, first_shot: usize) -> (Walk, Driver) {
+    let base = start_server(app);
+    let (driver, port) = start_driver();
     let caps = serde_json::json!({
         "goog:chromeOptions": {
             "binary": "/usr/bin/chromium",
             "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-dev-shm-usage", "--window-size=1280,900", "--lang=es-PE"],
+                     "--disable-dev-shm-usage", format!("--window-size=1280,{height}"), "--lang=es-PE"],
             "prefs": { "intl.accept_languages": "es-PE,es" }
         }
     });
@@ -173,12 +178,22 @@ async fn setup_login_and_language_switch_in_a_real_browser() {
         .expect("webdriver session");
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/browser-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
-    let mut w = Walk {
+    let walk = Walk {
         client,
         base,
         shots,
-        n: 0,
+        n: first_shot,
     };
+    (walk, driver)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn setup_login_and_language_switch_in_a_real_browser() {
+    if !enabled() {
+        return;
+    }
+    let app = common::TestApp::new();
+    let (mut w, _driver) = open_walk(&app, 900, 0).await;
 
     // First run: any page leads to setup, in Spanish from the browser's language.
     w.go("/").await;
@@ -274,10 +289,7 @@ async fn sign_in(w: &mut Walk, username: &str, password: &str) {
 
 #[tokio::test(flavor = "current_thread")]
 async fn seizure_receipt_labels_and_transfer_in_a_real_browser() {
-    if std::env::var("LIMS_BROWSER_TESTS").as_deref() != Ok("1") {
-        println!(
-            "browser test skipped: set LIMS_BROWSER_TESTS=1 (needs chromium and chromium-driver)"
-        );
+    if !enabled() {
         return;
     }
     use lims::user::Role;
@@ -304,29 +316,7 @@ async fn seizure_receipt_labels_and_transfer_in_a_real_browser() {
         )
         .unwrap();
     }
-    let base = start_server(&app);
-    let (_driver, port) = start_driver();
-    let caps = serde_json::json!({
-        "goog:chromeOptions": {
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-dev-shm-usage", "--window-size=1280,1000", "--lang=es-PE"],
-            "prefs": { "intl.accept_languages": "es-PE,es" }
-        }
-    });
-    let client = ClientBuilder::native()
-        .capabilities(caps.as_object().unwrap().clone())
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("webdriver session");
-    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/browser-screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
-    let mut w = Walk {
-        client,
-        base,
-        shots,
-        n: 20,
-    };
+    let (mut w, _driver) = open_walk(&app, 1000, 20).await;
 
     // 1. The officer pre-registers a seizure with two sealed samples.
     sign_in(&mut w, "oficial", PW).await;

@@ -463,7 +463,11 @@ pub fn of_seizure(conn: &mut DbConn, seizure_id: &SeizureId) -> QueryResult<Vec<
 /// Sub-samples (and theirs), depth first, each with its depth below `root`.
 pub fn descendants(conn: &mut DbConn, root: &Sample) -> QueryResult<Vec<(usize, Sample)>> {
     // Sub-samples share the seizure, so one query brings all candidates.
-    let all = of_seizure(conn, &root.seizure_id)?;
+    Ok(tree(&of_seizure(conn, &root.seizure_id)?, root))
+}
+
+/// The descendants of `root` among the samples of its seizure, depth first.
+pub fn tree(all: &[Sample], root: &Sample) -> Vec<(usize, Sample)> {
     let mut out = Vec::new();
     fn walk(all: &[Sample], parent: &SampleId, depth: usize, out: &mut Vec<(usize, Sample)>) {
         for s in all.iter().filter(|s| s.parent_id.as_ref() == Some(parent)) {
@@ -471,8 +475,8 @@ pub fn descendants(conn: &mut DbConn, root: &Sample) -> QueryResult<Vec<(usize, 
             walk(all, &s.id, depth + 1, out);
         }
     }
-    walk(&all, &root.id, 1, &mut out);
-    Ok(out)
+    walk(all, &root.id, 1, &mut out);
+    out
 }
 
 #[derive(Debug, Default, Clone, Serialize, serde::Deserialize)]

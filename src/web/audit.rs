@@ -111,11 +111,7 @@ async fn list(
     }
     let next = next.map(|c| query.link(Some(&c)));
     let newest = query.link(None);
-    let status = if valid {
-        actix_web::http::StatusCode::OK
-    } else {
-        actix_web::http::StatusCode::BAD_REQUEST
-    };
+    let status = crate::web::status_for(&errors);
     render_status(
         &AuditPage {
             ctx,

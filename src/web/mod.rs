@@ -86,6 +86,15 @@ pub fn render_status<T: Template>(t: &T, status: StatusCode) -> Result<HttpRespo
         .body(t.render()?))
 }
 
+/// 200 for a page, 400 when it comes back with messages beside fields.
+pub fn status_for(errors: &crate::validation::FieldErrors) -> StatusCode {
+    if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    }
+}
+
 pub fn render<T: Template>(t: &T) -> Result<HttpResponse, AppError> {
     render_status(t, StatusCode::OK)
 }

@@ -25,7 +25,7 @@ use crate::validation::{date_range, local_input_value, FieldErrors};
 use crate::web::context::Ctx;
 use crate::web::forms::list_link;
 use crate::web::session::{self, CsrfForm};
-use crate::web::{render_status, see_other, AppState};
+use crate::web::{render_status, see_other, status_for, AppState};
 
 pub const PAGE_SIZE: i64 = 50;
 
@@ -44,14 +44,6 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 pub fn parse_id(raw: &str) -> Result<SampleId, AppError> {
     uuid::Uuid::parse_str(raw).map_err(|_| AppError::NotFound)?;
     Ok(SampleId(raw.to_string()))
-}
-
-fn status_ok(errors: &FieldErrors) -> StatusCode {
-    if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    }
 }
 
 // ---------------------------------------------------------------- list
@@ -155,7 +147,7 @@ async fn list(
         .await?;
     let next = next.map(|c| query.link(Some(&c)));
     let newest = query.link(None);
-    let code = status_ok(&errors);
+    let code = status_for(&errors);
     render_status(
         &ListPage {
             ctx,
@@ -200,13 +192,19 @@ pub fn location_paths(conn: &mut DbConn) -> Result<HashMap<String, String>, AppE
         .collect())
 }
 
-pub fn timeline(conn: &mut DbConn, sample: &Sample) -> Result<Vec<EventView>, AppError> {
+/// The sample's custody events with names, places and related lab codes resolved.
+/// `family` is every sample of the seizure (for related codes), `places` the location paths.
+pub fn timeline(
+    conn: &mut DbConn,
+    sample: &Sample,
+    family: &[Sample],
+    places: &HashMap<String, String>,
+) -> Result<Vec<EventView>, AppError> {
     let events = custody::for_sample(conn, &sample.id)?;
     let names = names(conn)?;
-    let places = location_paths(conn)?;
-    let codes: HashMap<String, String> = sample::of_seizure(conn, &sample.seizure_id)?
-        .into_iter()
-        .map(|s| (s.id.0, s.lab_code))
+    let codes: HashMap<&str, &str> = family
+        .iter()
+        .map(|s| (s.id.as_str(), s.lab_code.as_str()))
         .collect();
     let name = |id: &Option<crate::ids::UserId>| id.as_ref().and_then(|i| names.get(&i.0).cloned());
     Ok(events
@@ -222,7 +220,7 @@ pub fn timeline(conn: &mut DbConn, sample: &Sample) -> Result<Vec<EventView>, Ap
             related_code: e
                 .related_sample_id
                 .as_ref()
-                .and_then(|r| codes.get(&r.0).cloned()),
+                .and_then(|r| codes.get(r.as_str()).map(|c| c.to_string())),
             event: e,
         })
         .collect())
@@ -251,27 +249,28 @@ async fn show(
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::ViewCases)?;
     let id = parse_id(&path)?;
-    let (sample, seizure, parent, children, events) = state
+    let (sample, seizure, parent, children, events, location) = state
         .db(move |conn| {
             let sample = sample::find(conn, &id)?;
             let seizure = seizure::find(conn, &sample.seizure_id)?;
-            let parent = match &sample.parent_id {
-                Some(p) => Some(sample::find(conn, p)?),
-                None => None,
-            };
-            let children = sample::descendants(conn, &sample)?;
-            let events = timeline(conn, &sample)?;
-            Ok((sample, seizure, parent, children, events))
+            // One read of the seizure's samples gives the parent, the tree and related codes.
+            let family = sample::of_seizure(conn, &sample.seizure_id)?;
+            let parent = family
+                .iter()
+                .find(|s| Some(&s.id) == sample.parent_id.as_ref())
+                .cloned();
+            let children = sample::tree(&family, &sample);
+            let places = location_paths(conn)?;
+            let location = sample
+                .storage_location_id
+                .as_ref()
+                .and_then(|l| places.get(l.as_str()).cloned());
+            let events = timeline(conn, &sample, &family, &places)?;
+            Ok((sample, seizure, parent, children, events, location))
         })
         .await?;
     let raw: Vec<CustodyEvent> = events.iter().map(|v| v.event.clone()).collect();
     let chain_ok = custody::verify_chain(&raw).is_none();
-    let location = events
-        .iter()
-        .rev()
-        .find(|e| e.event.storage_location_id.is_some())
-        .and_then(|e| e.location.clone())
-        .filter(|_| sample.storage_location_id.is_some());
     let can_handle = ctx.can(Permission::HandleSamples);
     render_status(
         &ShowPage {
@@ -346,7 +345,7 @@ async fn scan(
             _ => errors.add("code", "receipt.ambiguous"),
         }
     }
-    let status = status_ok(&errors);
+    let status = status_for(&errors);
     render_status(
         &ScanPage {
             ctx,

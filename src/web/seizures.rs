@@ -275,11 +275,7 @@ async fn list(
         .await?;
     let next = next.map(|c| query.link(Some(&c)));
     let newest = query.link(None);
-    let status = if valid {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = crate::web::status_for(&errors);
     render_status(
         &ListPage {
             ctx,
@@ -441,11 +437,7 @@ async fn add_samples(
             Err(e) => return Err(e),
         }
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = crate::web::status_for(&errors);
     let choices = Choices::load(&ctx, Vec::new());
     render_status(
         &AddSamplesPage {
