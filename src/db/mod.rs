@@ -172,6 +172,8 @@ pub fn build_pool(url: &DbUrl) -> Result<Pool, DbSetupError> {
     let size = if url.is_sqlite() { 8 } else { 16 };
     r2d2::Pool::builder()
         .max_size(size)
+        // Open connections as requests need them rather than all of them up front.
+        .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(10))
         .build(manager)
         .map_err(|e| DbSetupError::Connect(e.to_string()))

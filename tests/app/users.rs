@@ -1,9 +1,7 @@
 //! User administration, own account, role refusals and the audit trail page.
 
-mod common;
-
+use crate::common::{TestApp, ADMIN};
 use actix_web::http::StatusCode;
-use common::{TestApp, ADMIN};
 use lims::user::Role;
 
 #[actix_web::test]

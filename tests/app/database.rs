@@ -1,12 +1,10 @@
 //! Database guarantees: append-only evidence tables (triggers, proven with raw SQL),
 //! migrations, backup and restore, and the command line.
 
-mod common;
-
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::TestApp;
+use crate::common::TestApp;
 use diesel::connection::SimpleConnection;
 use lims::db::DbConn;
 use lims::user::Role;

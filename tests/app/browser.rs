@@ -1,8 +1,6 @@
 //! A real browser (Debian's chromium through chromedriver) walks through first-run setup,
 //! sign-in and the language switch, saving a screenshot of every page under
-//! `target/browser-screenshots/`. Runs when LIMS_BROWSER_TESTS=1.
-
-mod common;
+//! `target/browser-screenshots/`. Ignored unless asked for: `cargo test --test app browser -- --ignored`.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -48,7 +46,7 @@ fn start_driver() -> (Driver, u16) {
 }
 
 /// The app on a real port, in its own thread and actix system.
-fn start_server(app: &common::TestApp) -> String {
+fn start_server(app: &crate::common::TestApp) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let state = app.state.clone();
@@ -147,20 +145,9 @@ impl Walk {
     }
 }
 
-/// Browser tests run only when asked for; otherwise they say they were skipped.
-fn enabled() -> bool {
-    let on = std::env::var("LIMS_BROWSER_TESTS").as_deref() == Ok("1");
-    if !on {
-        println!(
-            "browser test skipped: set LIMS_BROWSER_TESTS=1 (needs chromium and chromium-driver)"
-        );
-    }
-    on
-}
-
 /// The app on a real port and a headless Chromium (Spanish first) driving it; screenshots are
 /// numbered from `first_shot`. Keep the driver alive for the test's length.
-async fn open_walk(app: &common::TestApp, height: u32, first_shot: usize) -> (Walk, Driver) {
+async fn open_walk(app: &crate::common::TestApp, height: u32, first_shot: usize) -> (Walk, Driver) {
     let base = start_server(app);
     let (driver, port) = start_driver();
     let caps = serde_json::json!({
@@ -188,11 +175,9 @@ async fn open_walk(app: &common::TestApp, height: u32, first_shot: usize) -> (Wa
 }
 
 #[tokio::test(flavor = "current_thread")]
+#[ignore = "drives headless Chromium: cargo test --test app browser -- --ignored"]
 async fn setup_login_and_language_switch_in_a_real_browser() {
-    if !enabled() {
-        return;
-    }
-    let app = common::TestApp::new();
+    let app = crate::common::TestApp::new();
     let (mut w, _driver) = open_walk(&app, 900, 0).await;
 
     // First run: any page leads to setup, in Spanish from the browser's language.
@@ -288,13 +273,11 @@ async fn sign_in(w: &mut Walk, username: &str, password: &str) {
 }
 
 #[tokio::test(flavor = "current_thread")]
+#[ignore = "drives headless Chromium: cargo test --test app browser -- --ignored"]
 async fn seizure_receipt_labels_and_transfer_in_a_real_browser() {
-    if !enabled() {
-        return;
-    }
     use lims::user::Role;
     const PW: &str = "clave de laboratorio";
-    let app = common::TestApp::with_admin();
+    let app = crate::common::TestApp::with_admin();
     app.create_user("oficial", Role::Enforcement, PW);
     app.create_user("tecnico", Role::Technician, PW);
     app.create_user("tecnica2", Role::Technician, PW);

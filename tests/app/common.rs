@@ -1,8 +1,10 @@
 //! Test harness: the real app against a fresh database per test. SQLite in a temporary
-//! folder by default; a fresh PostgreSQL database when TEST_DATABASE_URL is set.
-#![allow(dead_code)] // each test file uses a different part of the harness
+//! folder by default; a fresh PostgreSQL database when TEST_DATABASE_URL is set. Both are
+//! copies of a template migrated once per run.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use actix_web::body::MessageBody;
@@ -33,20 +35,21 @@ impl TestDb {
                 let name = format!("lims_test_{}", uuid::Uuid::new_v4().simple());
                 let mut admin = PgConnection::establish(&admin_url).expect("TEST_DATABASE_URL");
                 admin
-                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .batch_execute(&format!(
+                        "CREATE DATABASE {name} TEMPLATE {}",
+                        pg_template(&admin_url)
+                    ))
                     .expect("create test database");
-                let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
-                url.set_path(&format!("/{name}"));
-                (url.to_string(), Some((admin_url, name)))
+                (pg_url(&admin_url, &name), Some((admin_url, name)))
             }
-            _ => (
-                format!("sqlite://{}", dir.path().join("lims.db").display()),
-                None,
-            ),
+            _ => {
+                let file = dir.path().join("lims.db");
+                std::fs::copy(sqlite_template(), &file).expect("copy the template database");
+                (format!("sqlite://{}", file.display()), None)
+            }
         };
         let parsed = DbUrl::parse(&url).expect("test url");
         let pool = db::build_pool(&parsed).expect("pool");
-        db::migrate(&mut pool.get().expect("conn")).expect("migrate");
         TestDb {
             url,
             pool,
@@ -77,6 +80,96 @@ impl Drop for TestDb {
             }
         }
     }
+}
+
+fn pg_url(admin_url: &str, name: &str) -> String {
+    let mut url = url::Url::parse(admin_url).expect("TEST_DATABASE_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+/// Applies every migration to a new database once, at `url`.
+fn migrate_fresh(url: &str) {
+    let conn = db::ConnManager::new(DbUrl::parse(url).expect("url"));
+    db::migrate(&mut conn.connect().expect("template connection")).expect("migrate template");
+}
+
+/// A SQLite file migrated once per test run; each test copies it.
+fn sqlite_template() -> &'static std::path::Path {
+    static TEMPLATE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    &TEMPLATE
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let file = dir.path().join("template.db");
+            // The last connection closing checkpoints the WAL into the file, so a plain copy
+            // of the file is the whole database.
+            migrate_fresh(&format!("sqlite://{}", file.display()));
+            (dir, file)
+        })
+        .1
+}
+
+/// A PostgreSQL database migrated once and named after the migrations it holds, so later runs
+/// reuse it and a changed migration makes a new one. Test databases are cloned from it.
+fn pg_template(admin_url: &str) -> &'static str {
+    static TEMPLATE: OnceLock<String> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let name = format!("lims_tpl_{}", migrations_digest());
+        let mut admin = PgConnection::establish(admin_url).expect("TEST_DATABASE_URL");
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Name {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            datname: String,
+        }
+        let existing: Vec<Name> =
+            diesel::sql_query("SELECT datname FROM pg_database WHERE datname LIKE 'lims_tpl_%'")
+                .load(&mut admin)
+                .expect("list templates");
+        if existing.iter().any(|d| d.datname == name) {
+            return name;
+        }
+        // Built under a temporary name and renamed when complete, so a run that stops half-way
+        // never leaves a template that looks usable.
+        let building = format!("lims_tplnew_{}", uuid::Uuid::new_v4().simple());
+        admin
+            .batch_execute(&format!("CREATE DATABASE {building}"))
+            .expect("create template");
+        migrate_fresh(&pg_url(admin_url, &building));
+        if admin
+            .batch_execute(&format!("ALTER DATABASE {building} RENAME TO {name}"))
+            .is_err()
+        {
+            // Another test process made it first.
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {building}"));
+        }
+        for old in existing {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                old.datname
+            ));
+        }
+        name
+    })
+}
+
+/// A short digest of the PostgreSQL migrations' text.
+fn migrations_digest() -> String {
+    use sha2::{Digest, Sha256};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("migrations/postgres")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    dirs.sort();
+    let mut h = Sha256::new();
+    for d in dirs {
+        for f in ["up.sql", "down.sql"] {
+            h.update(d.file_name().unwrap().as_encoded_bytes());
+            h.update(std::fs::read(d.join(f)).unwrap_or_default());
+        }
+    }
+    hex::encode(&h.finalize()[..8])
 }
 
 pub fn test_config(db: &TestDb) -> Config {
@@ -216,10 +309,6 @@ where
 
     pub async fn logout(&mut self) -> Page {
         self.post("/logout", &[]).await
-    }
-
-    pub fn forget_cookies(&mut self) {
-        self.cookies.clear();
     }
 }
 

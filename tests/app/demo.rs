@@ -1,10 +1,8 @@
 //! `lims seed-demo`: a realistic lab written through the domain functions.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::TestApp;
+use crate::common::TestApp;
 use lims::user::Role;
 
 #[test]

@@ -1,9 +1,7 @@
 //! First-run setup, sign-in and sign-out, throttling, CSRF, sessions, language, headers.
 
-mod common;
-
+use crate::common::{TestApp, ADMIN};
 use actix_web::http::StatusCode;
-use common::{TestApp, ADMIN};
 use lims::user::Role;
 
 #[actix_web::test]
@@ -335,7 +333,7 @@ async fn healthz_reports_database_state() {
 #[actix_web::test]
 async fn healthz_answers_503_when_the_database_is_unreachable() {
     let app = TestApp::new();
-    let mut config = common::test_config(&app.db);
+    let mut config = crate::common::test_config(&app.db);
     // Nothing listens on port 1: every checkout fails.
     let url = lims::db::DbUrl::parse("postgres://postgres@127.0.0.1:1/none").unwrap();
     let pool = r2d2::Pool::builder()

@@ -1,12 +1,10 @@
 //! Tariff import (the shared HS2022 file and national 8–10 digit tariffs), the check of a
 //! declared code, refusal of bad files, and `lims import-tariff`.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::TestApp;
+use crate::common::TestApp;
 use lims::audit::{Actor, AuditEntry, AuditFilter};
 use lims::db::DbConn;
 use lims::tariff::{self, ImportError, TariffCheck};
@@ -15,23 +13,10 @@ use lims::tariff::{self, ImportError, TariffCheck};
 /// commodities), which is a heading and not a tariff line.
 const HS2022_LINES: i64 = 6939;
 
-/// The shared HS2022 file, or `None` (with a notice) where it is not laid out beside the
-/// repository. With LIMS_REQUIRE_SHARED=1 its absence is a failure.
-fn shared_hs2022() -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/hs2022.csv");
-    if path.is_file() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var("LIMS_REQUIRE_SHARED").as_deref() != Ok("1"),
-        "LIMS_REQUIRE_SHARED=1 but {} is missing",
-        path.display()
-    );
-    eprintln!(
-        "notice: {} not found; HS2022 import test skipped",
-        path.display()
-    );
-    None
+/// The shared HS2022 file beside the repository. Tests that read it are ignored where it is
+/// absent (build.rs sets `lims_shared_data`), and LIMS_REQUIRE_SHARED=1 makes that a build error.
+fn shared_hs2022() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/hs2022.csv")
 }
 
 /// A small national tariff (NANDINA-like) down to 10 digits, in the HS layout.
@@ -75,10 +60,9 @@ fn known(code: &str, description: &str) -> TariffCheck {
 }
 
 #[test]
+#[cfg_attr(not(lims_shared_data), ignore = "../shared/data/hs2022.csv is absent")]
 fn imports_hs2022_and_reimport_updates_in_place() {
-    let Some(path) = shared_hs2022() else {
-        return;
-    };
+    let path = shared_hs2022();
     let app = TestApp::new();
     let mut conn = app.db.conn();
     let actor = Actor::command_line();
@@ -375,19 +359,30 @@ fn command_line_imports_a_tariff() {
     let audit = tariff_audit(&mut conn);
     assert_eq!(audit.len(), 1);
     assert!(audit[0].username.as_deref().unwrap().starts_with("cli:"));
+}
 
-    if let Some(path) = shared_hs2022() {
-        let out = lims_cmd(&app)
-            .arg("import-tariff")
-            .arg(&path)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        // 010121 and its headings were in the national file already.
-        assert!(
-            String::from_utf8_lossy(&out.stdout)
-                .contains(&format!("{} new, 3 updated", HS2022_LINES - 3)),
-            "{out:?}"
-        );
-    }
+#[test]
+#[cfg_attr(not(lims_shared_data), ignore = "../shared/data/hs2022.csv is absent")]
+fn command_line_imports_hs2022_over_a_national_tariff() {
+    let app = TestApp::new();
+    let national = app.db.data_dir().join("nandina.csv");
+    std::fs::write(&national, NATIONAL).unwrap();
+    let out = lims_cmd(&app)
+        .args(["import-tariff", "--nomenclature", "NANDINA"])
+        .arg(&national)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let out = lims_cmd(&app)
+        .arg("import-tariff")
+        .arg(shared_hs2022())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    // 010121 and its headings were in the national file already.
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains(&format!("{} new, 3 updated", HS2022_LINES - 3)),
+        "{out:?}"
+    );
 }

@@ -1,11 +1,9 @@
 //! Seizures, samples and the chain of custody, through the web interface and the domain.
 
-mod common;
-
 use std::collections::BTreeSet;
 
+use crate::common::{TestApp, ADMIN};
 use actix_web::http::StatusCode;
-use common::{TestApp, ADMIN};
 use diesel::connection::SimpleConnection;
 use lims::audit::Actor;
 use lims::custody::{self, EventKind};

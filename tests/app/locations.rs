@@ -1,12 +1,10 @@
 //! Storage locations: the admin builds and edits the tree; cycles, duplicate codes and other
 //! roles are refused; every change is audited.
 
-mod common;
-
+use crate::common::{Client, Page, TestApp, ADMIN};
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
-use common::{Client, Page, TestApp, ADMIN};
 use lims::ids::StorageLocationId;
 use lims::storage;
 use lims::user::Role;

@@ -1,0 +1,16 @@
+//! The integration suite: one test binary (one link, one migrated template database per run),
+//! one module per area. Every test drives the real app against a fresh database: a copy of
+//! the template SQLite file, or a PostgreSQL database cloned from the template when
+//! TEST_DATABASE_URL is set.
+
+mod common;
+
+mod auth;
+mod browser;
+mod custody;
+mod database;
+mod demo;
+mod i18n;
+mod locations;
+mod tariff;
+mod users;
