@@ -1,8 +1,5 @@
-//! One error type for the application. Web responses for it are rendered as localized pages
-//! by `web::errors` (or JSON under /api).
-
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
+//! One error type for the application. `web::errors` turns it into an HTTP status and a
+//! localized page (or JSON under /api); nothing here knows about HTTP.
 
 use crate::validation::FieldErrors;
 
@@ -53,55 +50,14 @@ impl AppError {
     }
 }
 
-impl From<actix_web::error::BlockingError> for AppError {
-    fn from(e: actix_web::error::BlockingError) -> Self {
-        AppError::Internal(e.to_string())
-    }
-}
-
 impl From<askama::Error> for AppError {
     fn from(e: askama::Error) -> Self {
         AppError::Internal(format!("template: {e}"))
     }
 }
 
-/// What went wrong, kept on the response so the error-page renderer can localize it.
-#[derive(Clone, Debug)]
-pub struct ErrorInfo {
-    pub reason_key: &'static str,
-}
-
-impl ResponseError for AppError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
-            AppError::BadRequest(_) | AppError::Invalid(_) => StatusCode::BAD_REQUEST,
-            AppError::Db(diesel::result::Error::NotFound) => StatusCode::NOT_FOUND,
-            AppError::Pool(_) => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Db(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let status = self.status_code();
-        let reason_key = match self {
-            AppError::Forbidden(key) => key,
-            AppError::Csrf => "errors.csrf",
-            AppError::NotFound | AppError::Db(diesel::result::Error::NotFound) => {
-                "errors.not_found_text"
-            }
-            AppError::BadRequest(_) | AppError::Invalid(_) => "errors.bad_request_text",
-            AppError::Pool(_) => "errors.unavailable_text",
-            AppError::Db(_) | AppError::Internal(_) => "errors.internal_text",
-        };
-        if status.is_server_error() {
-            tracing::error!(error = %self, "request failed");
-        }
-        let mut res = HttpResponse::build(status)
-            .content_type("text/plain; charset=utf-8")
-            .body(status.canonical_reason().unwrap_or("error"));
-        res.extensions_mut().insert(ErrorInfo { reason_key });
-        res
+impl From<FieldErrors> for AppError {
+    fn from(errors: FieldErrors) -> Self {
+        AppError::Invalid(errors)
     }
 }

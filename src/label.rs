@@ -5,10 +5,6 @@
 //! the barcode across the top, the lab code in bold under it, then the seizure reference, the
 //! seal number and a shortened description on the left with the QR code on their right.
 
-use askama::Template;
-
-use crate::web::context::Ctx;
-
 /// What is printed on one label.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LabelData {
@@ -41,25 +37,6 @@ impl LabelView {
             qr_svg: qr_svg(&data.lab_code)?,
             data,
         })
-    }
-}
-
-/// The print page of one or more labels (`templates/labels/sheet.html`).
-#[derive(Template)]
-#[template(path = "labels/sheet.html")]
-pub struct LabelSheet {
-    pub ctx: Ctx,
-    pub labels: Vec<LabelView>,
-    pub size: LabelSize,
-    pub title: String,
-    pub back_url: String,
-    pub zpl_url: String,
-}
-
-impl LabelSheet {
-    /// The sizes offered by the page's size switch.
-    pub fn sizes(&self) -> [LabelSize; 2] {
-        LabelSize::ALL
     }
 }
 
@@ -703,35 +680,5 @@ mod tests {
         assert_eq!(LabelSize::Small.dots(), (400, 200));
         assert_eq!(LabelSize::Large.dots(), (800, 400));
         assert_eq!(LabelSize::default(), LabelSize::Small);
-    }
-
-    #[test]
-    fn sheet_renders_codes_raw_and_user_text_escaped() {
-        let mut d = data("LAB-2026-000123");
-        d.description = "<script>alert(1)</script>".to_string();
-        let sheet = LabelSheet {
-            ctx: Ctx {
-                lang: crate::i18n::Lang::Es,
-                tz: chrono_tz::UTC,
-                user: None,
-                csrf: "token".to_string(),
-                flash: Vec::new(),
-                path: "/samples/1/label".to_string(),
-                remote_addr: None,
-            },
-            labels: vec![LabelView::new(d).unwrap()],
-            size: LabelSize::Small,
-            title: "Etiquetas".to_string(),
-            back_url: "/samples/1".to_string(),
-            zpl_url: "/samples/1/label.zpl?size=50x25".to_string(),
-        };
-        let html = sheet.render().unwrap();
-        assert!(html.contains("<svg xmlns="));
-        assert!(html.contains("&#60;script&#62;alert(1)"));
-        assert!(!html.contains("<script>alert"));
-        assert!(html.contains("/static/css/labels-50x25.css"));
-        assert!(html.contains("href=\"/samples/1/label.zpl?size=50x25\""));
-        assert!(!html.contains("style="));
-        assert!(!html.contains("onclick"));
     }
 }

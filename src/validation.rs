@@ -30,11 +30,12 @@ impl FieldErrors {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
-    pub fn into_result(self) -> Result<(), crate::error::AppError> {
+    /// `Err(self)` when any field has a problem (it converts into `AppError::Invalid`).
+    pub fn into_result(self) -> Result<(), FieldErrors> {
         if self.is_empty() {
             Ok(())
         } else {
-            Err(crate::error::AppError::Invalid(self))
+            Err(self)
         }
     }
 }

@@ -5,11 +5,52 @@ use actix_web::body::BoxBody;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::{header, StatusCode};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 
-use crate::error::{AppError, ErrorInfo};
+use crate::error::AppError;
 use crate::web::context::Ctx;
+
+/// What went wrong, kept on the response so the error-page renderer can localize it.
+#[derive(Clone, Debug)]
+pub struct ErrorInfo {
+    pub reason_key: &'static str,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::BadRequest(_) | AppError::Invalid(_) => StatusCode::BAD_REQUEST,
+            AppError::Db(diesel::result::Error::NotFound) => StatusCode::NOT_FOUND,
+            AppError::Pool(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Db(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let reason_key = match self {
+            AppError::Forbidden(key) => key,
+            AppError::Csrf => "errors.csrf",
+            AppError::NotFound | AppError::Db(diesel::result::Error::NotFound) => {
+                "errors.not_found_text"
+            }
+            AppError::BadRequest(_) | AppError::Invalid(_) => "errors.bad_request_text",
+            AppError::Pool(_) => "errors.unavailable_text",
+            AppError::Db(_) | AppError::Internal(_) => "errors.internal_text",
+        };
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let mut res = HttpResponse::build(status)
+            .content_type("text/plain; charset=utf-8")
+            .body(status.canonical_reason().unwrap_or("error"));
+        res.extensions_mut().insert(ErrorInfo { reason_key });
+        res
+    }
+}
 
 #[derive(Template)]
 #[template(path = "errors/error.html")]

@@ -3,11 +3,12 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
+use askama::Template;
 use serde::Deserialize;
 
 use crate::access::Permission;
 use crate::error::AppError;
-use crate::label::{self, LabelData, LabelSheet, LabelSize, LabelView};
+use crate::label::{self, LabelData, LabelSize, LabelView};
 use crate::sample::{self, Sample};
 use crate::seizure::{self, Seizure};
 use crate::web::context::Ctx;
@@ -29,6 +30,25 @@ struct SizeQuery {
 impl SizeQuery {
     fn size(&self) -> LabelSize {
         LabelSize::parse(&self.size).unwrap_or_default()
+    }
+}
+
+/// The print page of one or more labels (`templates/labels/sheet.html`).
+#[derive(Template)]
+#[template(path = "labels/sheet.html")]
+pub struct LabelSheet {
+    pub ctx: Ctx,
+    pub labels: Vec<LabelView>,
+    pub size: LabelSize,
+    pub title: String,
+    pub back_url: String,
+    pub zpl_url: String,
+}
+
+impl LabelSheet {
+    /// The sizes offered by the page's size switch.
+    pub fn sizes(&self) -> [LabelSize; 2] {
+        LabelSize::ALL
     }
 }
 
@@ -152,4 +172,44 @@ async fn seizure_zpl(
         query.size(),
         &seizure.reference,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sheet_renders_codes_raw_and_user_text_escaped() {
+        let mut d = LabelData {
+            lab_code: "LAB-2026-000123".into(),
+            seizure_reference: "ACTA-2026-0412".into(),
+            seal_number: None,
+            description: String::new(),
+        };
+        d.description = "<script>alert(1)</script>".to_string();
+        let sheet = LabelSheet {
+            ctx: Ctx {
+                lang: crate::i18n::Lang::Es,
+                tz: chrono_tz::UTC,
+                user: None,
+                csrf: "token".to_string(),
+                flash: Vec::new(),
+                path: "/samples/1/label".to_string(),
+                remote_addr: None,
+            },
+            labels: vec![LabelView::new(d).unwrap()],
+            size: LabelSize::Small,
+            title: "Etiquetas".to_string(),
+            back_url: "/samples/1".to_string(),
+            zpl_url: "/samples/1/label.zpl?size=50x25".to_string(),
+        };
+        let html = sheet.render().unwrap();
+        assert!(html.contains("<svg xmlns="));
+        assert!(html.contains("&#60;script&#62;alert(1)"));
+        assert!(!html.contains("<script>alert"));
+        assert!(html.contains("/static/css/labels-50x25.css"));
+        assert!(html.contains("href=\"/samples/1/label.zpl?size=50x25\""));
+        assert!(!html.contains("style="));
+        assert!(!html.contains("onclick"));
+    }
 }

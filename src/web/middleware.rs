@@ -104,7 +104,8 @@ pub async fn auth(
             let mut conn = pool.get()?;
             Ok::<_, crate::error::AppError>(user::find(&mut conn, &id).ok())
         })
-        .await??;
+        .await
+        .map_err(crate::error::AppError::internal)??;
         let valid = user.filter(|u| {
             u.active && u.password_changed_at.and_utc().timestamp() == identity.password_at
         });

@@ -75,7 +75,8 @@ impl AppState {
             let mut conn = pool.get()?;
             f(&mut conn)
         })
-        .await?
+        .await
+        .map_err(AppError::internal)?
     }
 }
 

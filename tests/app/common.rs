@@ -110,7 +110,8 @@ fn sqlite_template() -> &'static std::path::Path {
 }
 
 /// A PostgreSQL database migrated once and named after the migrations it holds, so later runs
-/// reuse it and a changed migration makes a new one. Test databases are cloned from it.
+/// reuse it and a changed migration makes a new one. Test databases are cloned from it. Old
+/// templates are left alone: another checkout's run may be cloning from one.
 fn pg_template(admin_url: &str) -> &'static str {
     static TEMPLATE: OnceLock<String> = OnceLock::new();
     TEMPLATE.get_or_init(|| {
@@ -142,12 +143,6 @@ fn pg_template(admin_url: &str) -> &'static str {
         {
             // Another test process made it first.
             let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {building}"));
-        }
-        for old in existing {
-            let _ = admin.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                old.datname
-            ));
         }
         name
     })
