@@ -29,8 +29,15 @@ impl Actor {
     }
 }
 
+/// Who registers or handles evidence: the signed-in user as actor of the audit entry and as
+/// the person of record on the event.
+pub struct Handler {
+    pub actor: Actor,
+    pub user_id: UserId,
+}
+
 #[derive(Queryable, Selectable, Debug, Clone, Serialize)]
-#[diesel(table_name = audit_log)]
+#[diesel(table_name = audit_log, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct AuditEntry {
     pub id: AuditId,
     pub occurred_at: NaiveDateTime,

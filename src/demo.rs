@@ -14,7 +14,7 @@ use crate::error::AppError;
 use crate::ids::StorageLocationId;
 use crate::sample::movement::{self, EventInput};
 use crate::sample::receipt::{self, ReceiptInput};
-use crate::sample::{self, Handler, SampleInput, SubsampleInput};
+use crate::sample::{self, SampleInput, SubsampleInput};
 use crate::seizure::{self, SeizureInput};
 use crate::user::{self, Role, User};
 
@@ -381,15 +381,10 @@ fn one_seizure(
                 .to_string(),
         })
         .collect();
-    let actor = officer.actor(None);
-    let registered = seizure::register(conn, &actor, &officer.id, &input, &rows, true, tz)?;
+    let registered = seizure::register(conn, &officer.handler(None), &input, &rows, true, tz)?;
     for s in &registered.samples {
         let tech = pick(rng, technicians);
-        let tech_actor = tech.actor(None);
-        let who = Handler {
-            actor: &tech_actor,
-            user_id: &tech.id,
-        };
+        let who = tech.handler(None);
         let fate: u32 = rng.random_range(0..100);
         if fate < 20 {
             continue; // still registered, awaiting receipt

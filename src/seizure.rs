@@ -4,12 +4,12 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::audit::{self, Actor};
+use crate::audit::{self, Handler};
 use crate::db::schema::{customs_offices, seizures};
-use crate::db::{now, write_tx, DbConn};
+use crate::db::{now, text_enum, write_tx, DbConn};
 use crate::error::AppError;
 use crate::ids::{SeizureId, UserId};
-use crate::sample::{self, lab_year, text_enum, Handler, Sample, SampleInput, ValidSample};
+use crate::sample::{self, lab_year, Collection, Sample, SampleInput};
 use crate::tariff::{self, TariffCheck};
 use crate::validation::{optional_text, parse_local_datetime, required_text, FieldErrors};
 
@@ -25,7 +25,7 @@ text_enum!(
 );
 
 #[derive(Queryable, Selectable, Identifiable, Debug, Clone, Serialize)]
-#[diesel(table_name = seizures)]
+#[diesel(table_name = seizures, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct Seizure {
     pub id: SeizureId,
     pub reference: String,
@@ -38,7 +38,7 @@ pub struct Seizure {
     pub declared_hs_code: Option<String>,
     pub origin_country: Option<String>,
     pub importer: Option<String>,
-    pub risk_channel: String,
+    pub risk_channel: RiskChannel,
     pub notes: Option<String>,
     pub registered_by: UserId,
     pub created_at: NaiveDateTime,
@@ -77,6 +77,39 @@ pub struct SeizureInput {
 /// References and declaration numbers are compared without case or surrounding spaces.
 pub fn normalize_reference(text: &str) -> String {
     crate::validation::clean(text).trim().to_uppercase()
+}
+
+impl Seizure {
+    /// Where its samples' chains start.
+    pub fn collection(&self) -> Collection<'_> {
+        Collection {
+            seizure_id: &self.id,
+            seized_at: self.seized_at,
+            place: &self.place,
+            officer: &self.seizing_officer,
+        }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = seizures)]
+struct NewSeizure<'a> {
+    id: &'a SeizureId,
+    reference: &'a str,
+    customs_office: &'a str,
+    declaration_number: Option<&'a str>,
+    seized_at: NaiveDateTime,
+    place: &'a str,
+    seizing_officer: &'a str,
+    goods_description: &'a str,
+    declared_hs_code: Option<&'a str>,
+    origin_country: Option<&'a str>,
+    importer: Option<&'a str>,
+    risk_channel: RiskChannel,
+    notes: Option<&'a str>,
+    registered_by: &'a UserId,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
 }
 
 struct ValidSeizure {
@@ -179,8 +212,7 @@ pub struct Registered {
 /// enforcement officer in the field must carry their seal number.
 pub fn register(
     conn: &mut DbConn,
-    actor: &Actor,
-    user_id: &UserId,
+    who: &Handler,
     input: &SeizureInput,
     sample_inputs: &[SampleInput],
     seal_required: bool,
@@ -188,18 +220,7 @@ pub fn register(
 ) -> Result<Registered, AppError> {
     let mut errors = FieldErrors::default();
     let (valid, check) = validate(conn, input, tz, &mut errors)?;
-    let rows: Vec<(usize, &SampleInput)> = sample_inputs
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| !s.is_blank())
-        .collect();
-    if rows.is_empty() {
-        errors.add("samples", "validation.one_sample");
-    }
-    let samples_valid: Vec<ValidSample> = rows
-        .iter()
-        .map(|(i, s)| sample::validate(s, &format!("s{i}_"), seal_required, &mut errors))
-        .collect();
+    let samples_valid = sample::validate_rows(sample_inputs, seal_required, &mut errors);
     if !valid.reference.is_empty() && find_by_reference(conn, &valid.reference)?.is_some() {
         errors.add("reference", "validation.reference_taken");
     }
@@ -212,42 +233,47 @@ pub fn register(
         let t = now();
         let id = SeizureId::new_v7();
         diesel::insert_into(seizures::table)
-            .values((
-                seizures::id.eq(&id),
-                seizures::reference.eq(&valid.reference),
-                seizures::customs_office.eq(&valid.customs_office),
-                seizures::declaration_number.eq(&valid.declaration_number),
-                seizures::seized_at.eq(valid.seized_at),
-                seizures::place.eq(&valid.place),
-                seizures::seizing_officer.eq(&valid.seizing_officer),
-                seizures::goods_description.eq(&valid.goods_description),
-                seizures::declared_hs_code.eq(&valid.declared_hs_code),
-                seizures::origin_country.eq(&valid.origin_country),
-                seizures::importer.eq(&valid.importer),
-                seizures::risk_channel.eq(valid.risk_channel.as_str()),
-                seizures::notes.eq(&valid.notes),
-                seizures::registered_by.eq(user_id),
-                seizures::created_at.eq(t),
-                seizures::updated_at.eq(t),
-            ))
+            .values(NewSeizure {
+                id: &id,
+                reference: &valid.reference,
+                customs_office: &valid.customs_office,
+                declaration_number: valid.declaration_number.as_deref(),
+                seized_at: valid.seized_at,
+                place: &valid.place,
+                seizing_officer: &valid.seizing_officer,
+                goods_description: &valid.goods_description,
+                declared_hs_code: valid.declared_hs_code.as_deref(),
+                origin_country: valid.origin_country.as_deref(),
+                importer: valid.importer.as_deref(),
+                risk_channel: valid.risk_channel,
+                notes: valid.notes.as_deref(),
+                registered_by: &who.user_id,
+                created_at: t,
+                updated_at: t,
+            })
             .execute(conn)?;
         remember_office(conn, &valid.customs_office)?;
         let seizure = find(conn, &id)?;
         audit::record(
             conn,
-            actor,
+            &who.actor,
             "create",
             "seizure",
             Some(id.as_str()),
             None::<&()>,
             Some(&seizure),
         )?;
-        let who = Handler { actor, user_id };
         let year = lab_year(tz);
         let mut samples = Vec::new();
         for v in &samples_valid {
             let code = sample::allocate_lab_code(conn, year)?;
-            samples.push(sample::insert_registered(conn, &who, &seizure, code, v)?);
+            samples.push(sample::insert_registered(
+                conn,
+                who,
+                &seizure.collection(),
+                &code,
+                v,
+            )?);
         }
         Ok(Registered {
             seizure,
@@ -256,6 +282,36 @@ pub fn register(
         })
     })
     .map_err(|e: AppError| e.unique_as("reference", "validation.reference_taken"))
+}
+
+/// Adds samples to an existing seizure (the seizure form adds them at registration).
+pub fn add_samples(
+    conn: &mut DbConn,
+    who: &Handler,
+    seizure_id: &SeizureId,
+    inputs: &[SampleInput],
+    seal_required: bool,
+    tz: chrono_tz::Tz,
+) -> Result<Vec<Sample>, AppError> {
+    let mut errors = FieldErrors::default();
+    let valid = sample::validate_rows(inputs, seal_required, &mut errors);
+    errors.into_result()?;
+    write_tx(conn, |conn| {
+        let seizure = find(conn, seizure_id)?;
+        let year = lab_year(tz);
+        let mut out = Vec::new();
+        for v in &valid {
+            let code = sample::allocate_lab_code(conn, year)?;
+            out.push(sample::insert_registered(
+                conn,
+                who,
+                &seizure.collection(),
+                &code,
+                v,
+            )?);
+        }
+        Ok(out)
+    })
 }
 
 pub fn find(conn: &mut DbConn, id: &SeizureId) -> QueryResult<Seizure> {
@@ -332,7 +388,7 @@ pub fn list(
         q = q.filter(seizures::customs_office.eq(office.clone()));
     }
     if let Some(ch) = filter.risk_channel {
-        q = q.filter(seizures::risk_channel.eq(ch.as_str()));
+        q = q.filter(seizures::risk_channel.eq(ch));
     }
     if let Some(from) = filter.from {
         q = q.filter(seizures::seized_at.ge(from));

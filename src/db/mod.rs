@@ -2,6 +2,9 @@
 //! the write transaction every state change goes through.
 
 pub mod schema;
+mod text_enum;
+
+pub(crate) use text_enum::text_enum;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -2,49 +2,30 @@
 
 pub mod movement;
 pub mod receipt;
+pub mod state;
 
 use chrono::{Datelike, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::audit::{self, Actor};
+use crate::audit::{self, Handler};
 use crate::counter;
 use crate::custody::{self, EventKind, NewEvent};
 use crate::db::schema::{samples, seizures};
-use crate::db::{now, write_tx, DbConn};
+use crate::db::{now, text_enum, write_tx, DbConn};
 use crate::error::AppError;
 use crate::ids::{SampleId, SeizureId, StorageLocationId, UserId};
-use crate::seizure::Seizure;
 use crate::validation::{optional_text, parse_date, parse_decimal, required_text, FieldErrors};
 
-macro_rules! text_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),* $(,)? }) => {
-        $(#[$m])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-        pub enum $name { $($variant),* }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),*];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),* }
-            }
-
-            pub fn parse(text: &str) -> Option<$name> {
-                match text.trim() { $($text => Some($name::$variant),)* _ => None }
-            }
-        }
-    };
-}
-pub(crate) use text_enum;
-
 text_enum!(
-    /// Where a sample is in its life. Terminal: returned, disposed.
+    /// Where a sample is in its life (changed only by `state::apply`). Terminal: returned,
+    /// disposed.
     SampleStatus {
         Registered => "registered",
         Received => "received",
         Rejected => "rejected",
         InTesting => "in_testing",
+        AwaitingReport => "awaiting_report",
         Reported => "reported",
         External => "external",
         Retained => "retained",
@@ -67,8 +48,16 @@ impl SampleStatus {
     pub fn in_lab(self) -> bool {
         matches!(
             self,
-            SampleStatus::Received | SampleStatus::InTesting | SampleStatus::Reported
+            SampleStatus::Received
+                | SampleStatus::InTesting
+                | SampleStatus::AwaitingReport
+                | SampleStatus::Reported
         )
+    }
+
+    /// Registered in the field, not yet received at the lab's counter.
+    pub fn awaits_receipt(self) -> bool {
+        self == SampleStatus::Registered
     }
 
     pub fn is_final(self) -> bool {
@@ -93,27 +82,41 @@ text_enum!(
     }
 );
 
+impl Priority {
+    pub fn is_urgent(self) -> bool {
+        self == Priority::Urgent
+    }
+}
+
+impl SampleKind {
+    /// Split off another sample in the lab (aliquot, counter-sample, ...).
+    pub fn is_subsample(self) -> bool {
+        self != SampleKind::Sample
+    }
+}
+
 /// Units a quantity may be given in.
 pub const UNITS: &[&str] = &["g", "kg", "mg", "mL", "L", "units"];
 
+/// A sample row; serialized whole into the audit log's before/after.
 #[derive(Queryable, Selectable, Identifiable, Debug, Clone, Serialize)]
-#[diesel(table_name = samples)]
+#[diesel(table_name = samples, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct Sample {
     pub id: SampleId,
     pub seizure_id: SeizureId,
     pub parent_id: Option<SampleId>,
     pub lab_code: String,
-    pub kind: String,
+    pub kind: SampleKind,
     pub description: String,
     pub matrix: Option<String>,
     pub quantity: Option<f64>,
     pub quantity_unit: Option<String>,
     pub package_count: Option<i32>,
     pub seal_number: Option<String>,
-    pub priority: String,
+    pub priority: Priority,
     pub requested_tests: Option<String>,
     pub due_date: Option<String>,
-    pub status: String,
+    pub status: SampleStatus,
     pub storage_location_id: Option<StorageLocationId>,
     pub received_at: Option<NaiveDateTime>,
     pub reported_at: Option<NaiveDateTime>,
@@ -123,14 +126,36 @@ pub struct Sample {
     pub retained_until: Option<String>,
 }
 
-impl Sample {
-    /// Unknown text (only by editing the database) reads as registered, the least capable.
-    pub fn status(&self) -> SampleStatus {
-        SampleStatus::parse(&self.status).unwrap_or(SampleStatus::Registered)
-    }
+/// A new sample row. Its status is where a life starts (registered in the field, or received
+/// for a split made in the lab); every later change goes through `state::apply`.
+#[derive(Insertable)]
+#[diesel(table_name = samples)]
+struct NewSample<'a> {
+    id: &'a SampleId,
+    seizure_id: &'a SeizureId,
+    parent_id: Option<&'a SampleId>,
+    lab_code: &'a str,
+    kind: SampleKind,
+    description: &'a str,
+    matrix: Option<&'a str>,
+    quantity: Option<f64>,
+    quantity_unit: Option<&'a str>,
+    package_count: Option<i32>,
+    seal_number: Option<&'a str>,
+    priority: Priority,
+    requested_tests: Option<&'a str>,
+    due_date: Option<&'a str>,
+    status: SampleStatus,
+    storage_location_id: Option<&'a StorageLocationId>,
+    received_at: Option<NaiveDateTime>,
+    registered_by: &'a UserId,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
 
+impl Sample {
     pub fn is_overdue(&self, today: chrono::NaiveDate) -> bool {
-        let open = !SampleStatus::CLOSED.contains(&self.status());
+        let open = !SampleStatus::CLOSED.contains(&self.status);
         open && self
             .due_date
             .as_deref()
@@ -281,6 +306,26 @@ pub fn validate(
     }
 }
 
+/// The sample rows of a form (`s0_…`, `s1_…`); blank rows are skipped, and at least one is
+/// needed.
+pub fn validate_rows(
+    inputs: &[SampleInput],
+    seal_required: bool,
+    errors: &mut FieldErrors,
+) -> Vec<ValidSample> {
+    let rows: Vec<(usize, &SampleInput)> = inputs
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.is_blank())
+        .collect();
+    if rows.is_empty() {
+        errors.add("samples", "validation.one_sample");
+    }
+    rows.iter()
+        .map(|(i, s)| validate(s, &format!("s{i}_"), seal_required, errors))
+        .collect()
+}
+
 /// The next lab code of `year`: `LAB-YYYY-NNNNNN`, from a database sequence that never
 /// repeats.
 pub fn allocate_lab_code(conn: &mut DbConn, year: i32) -> QueryResult<String> {
@@ -292,39 +337,12 @@ pub fn lab_year(tz: chrono_tz::Tz) -> i32 {
     chrono::Utc::now().with_timezone(&tz).year()
 }
 
-/// Who registers or handles: the signed-in user as actor and as the person of record.
-pub struct Handler<'a> {
-    pub actor: &'a Actor,
-    pub user_id: &'a UserId,
-}
-
-#[derive(Serialize)]
-struct SampleSnapshot<'a> {
-    lab_code: &'a str,
-    seizure_id: &'a str,
-    parent_id: Option<&'a str>,
-    kind: &'a str,
-    status: &'a str,
-    description: &'a str,
-    seal_number: Option<&'a str>,
-    storage_location_id: Option<&'a str>,
-    retained_until: Option<&'a str>,
-}
-
-impl Sample {
-    fn snapshot(&self) -> SampleSnapshot<'_> {
-        SampleSnapshot {
-            lab_code: &self.lab_code,
-            seizure_id: self.seizure_id.as_str(),
-            parent_id: self.parent_id.as_ref().map(|p| p.as_str()),
-            kind: &self.kind,
-            status: &self.status,
-            description: &self.description,
-            seal_number: self.seal_number.as_deref(),
-            storage_location_id: self.storage_location_id.as_ref().map(|l| l.as_str()),
-            retained_until: self.retained_until.as_deref(),
-        }
-    }
+/// Where and by whom a seizure's samples were collected: the start of their chains.
+pub struct Collection<'a> {
+    pub seizure_id: &'a SeizureId,
+    pub seized_at: NaiveDateTime,
+    pub place: &'a str,
+    pub officer: &'a str,
 }
 
 /// Inserts a registered sample of a seizure with its first custody events (collected, and
@@ -332,52 +350,55 @@ impl Sample {
 pub fn insert_registered(
     conn: &mut DbConn,
     who: &Handler,
-    seizure: &Seizure,
-    lab_code: String,
+    origin: &Collection,
+    lab_code: &str,
     valid: &ValidSample,
 ) -> QueryResult<Sample> {
     let t = now();
     let id = SampleId::new_v7();
     diesel::insert_into(samples::table)
-        .values((
-            samples::id.eq(&id),
-            samples::seizure_id.eq(&seizure.id),
-            samples::lab_code.eq(&lab_code),
-            samples::kind.eq(SampleKind::Sample.as_str()),
-            samples::description.eq(&valid.description),
-            samples::matrix.eq(&valid.matrix),
-            samples::quantity.eq(valid.quantity),
-            samples::quantity_unit.eq(&valid.quantity_unit),
-            samples::package_count.eq(valid.package_count),
-            samples::seal_number.eq(&valid.seal_number),
-            samples::priority.eq(valid.priority.as_str()),
-            samples::requested_tests.eq(&valid.requested_tests),
-            samples::due_date.eq(&valid.due_date),
-            samples::status.eq(SampleStatus::Registered.as_str()),
-            samples::registered_by.eq(who.user_id),
-            samples::created_at.eq(t),
-            samples::updated_at.eq(t),
-        ))
+        .values(NewSample {
+            id: &id,
+            seizure_id: origin.seizure_id,
+            parent_id: None,
+            lab_code,
+            kind: SampleKind::Sample,
+            description: &valid.description,
+            matrix: valid.matrix.as_deref(),
+            quantity: valid.quantity,
+            quantity_unit: valid.quantity_unit.as_deref(),
+            package_count: valid.package_count,
+            seal_number: valid.seal_number.as_deref(),
+            priority: valid.priority,
+            requested_tests: valid.requested_tests.as_deref(),
+            due_date: valid.due_date.as_deref(),
+            status: SampleStatus::Registered,
+            storage_location_id: None,
+            received_at: None,
+            registered_by: &who.user_id,
+            created_at: t,
+            updated_at: t,
+        })
         .execute(conn)?;
     let sample = find(conn, &id)?;
     audit::record(
         conn,
-        who.actor,
+        &who.actor,
         "create",
         "sample",
         Some(id.as_str()),
         None::<&()>,
-        Some(&sample.snapshot()),
+        Some(&sample),
     )?;
     custody::append(
         conn,
-        who.actor,
-        who.user_id,
+        &who.actor,
+        &who.user_id,
         &id,
         NewEvent {
-            occurred_at: Some(seizure.seized_at),
-            to_party: Some(seizure.seizing_officer.clone()),
-            place: Some(seizure.place.clone()),
+            occurred_at: Some(origin.seized_at),
+            to_party: Some(origin.officer.to_string()),
+            place: Some(origin.place.to_string()),
             quantity: valid.quantity,
             quantity_unit: valid.quantity_unit.clone(),
             ..NewEvent::of(EventKind::Collected)
@@ -386,55 +407,20 @@ pub fn insert_registered(
     if let Some(seal) = &valid.seal_number {
         custody::append(
             conn,
-            who.actor,
-            who.user_id,
+            &who.actor,
+            &who.user_id,
             &id,
             NewEvent {
-                occurred_at: Some(seizure.seized_at),
-                place: Some(seizure.place.clone()),
+                occurred_at: Some(origin.seized_at),
+                place: Some(origin.place.to_string()),
                 seal_number: Some(seal.clone()),
                 seal_intact: Some(true),
-                to_party: Some(seizure.seizing_officer.clone()),
+                to_party: Some(origin.officer.to_string()),
                 ..NewEvent::of(EventKind::Sealed)
             },
         )?;
     }
     Ok(sample)
-}
-
-/// Adds samples to an existing seizure (the seizure form adds them at registration).
-pub fn add_to_seizure(
-    conn: &mut DbConn,
-    who: &Handler,
-    seizure_id: &SeizureId,
-    inputs: &[SampleInput],
-    seal_required: bool,
-    tz: chrono_tz::Tz,
-) -> Result<Vec<Sample>, AppError> {
-    let mut errors = FieldErrors::default();
-    let rows: Vec<(usize, &SampleInput)> = inputs
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| !s.is_blank())
-        .collect();
-    if rows.is_empty() {
-        errors.add("samples", "validation.one_sample");
-    }
-    let valid: Vec<ValidSample> = rows
-        .iter()
-        .map(|(i, s)| validate(s, &format!("s{i}_"), seal_required, &mut errors))
-        .collect();
-    errors.into_result()?;
-    write_tx(conn, |conn| {
-        let seizure = crate::seizure::find(conn, seizure_id)?;
-        let year = lab_year(tz);
-        let mut out = Vec::new();
-        for v in &valid {
-            let code = allocate_lab_code(conn, year)?;
-            out.push(insert_registered(conn, who, &seizure, code, v)?);
-        }
-        Ok(out)
-    })
 }
 
 pub fn find(conn: &mut DbConn, id: &SampleId) -> QueryResult<Sample> {
@@ -525,7 +511,7 @@ pub fn create_subsample(
     let kind = kind.unwrap_or(SampleKind::Aliquot);
     write_tx(conn, |conn| {
         let parent = find(conn, parent_id)?;
-        if !parent.status().in_lab() {
+        if !parent.status.in_lab() {
             return Err(AppError::invalid("kind", "validation.sample_not_in_lab"));
         }
         let n = counter::next(conn, &format!("sub:{}", parent.id))?;
@@ -533,37 +519,38 @@ pub fn create_subsample(
         let t = now();
         let id = SampleId::new_v7();
         diesel::insert_into(samples::table)
-            .values((
-                samples::id.eq(&id),
-                samples::seizure_id.eq(&parent.seizure_id),
-                samples::parent_id.eq(&parent.id),
-                samples::lab_code.eq(&code),
-                samples::kind.eq(kind.as_str()),
-                samples::description.eq(&valid.description),
-                samples::matrix.eq(&parent.matrix),
-                samples::quantity.eq(valid.quantity),
-                samples::quantity_unit.eq(&valid.quantity_unit),
-                samples::seal_number.eq(&valid.seal_number),
-                samples::priority.eq(&parent.priority),
-                samples::requested_tests.eq(&parent.requested_tests),
-                samples::due_date.eq(&parent.due_date),
-                samples::status.eq(SampleStatus::Received.as_str()),
-                samples::storage_location_id.eq(&parent.storage_location_id),
-                samples::received_at.eq(t),
-                samples::registered_by.eq(who.user_id),
-                samples::created_at.eq(t),
-                samples::updated_at.eq(t),
-            ))
+            .values(NewSample {
+                id: &id,
+                seizure_id: &parent.seizure_id,
+                parent_id: Some(&parent.id),
+                lab_code: &code,
+                kind,
+                description: &valid.description,
+                matrix: parent.matrix.as_deref(),
+                quantity: valid.quantity,
+                quantity_unit: valid.quantity_unit.as_deref(),
+                package_count: None,
+                seal_number: valid.seal_number.as_deref(),
+                priority: parent.priority,
+                requested_tests: parent.requested_tests.as_deref(),
+                due_date: parent.due_date.as_deref(),
+                status: SampleStatus::Received,
+                storage_location_id: parent.storage_location_id.as_ref(),
+                received_at: Some(t),
+                registered_by: &who.user_id,
+                created_at: t,
+                updated_at: t,
+            })
             .execute(conn)?;
         let child = find(conn, &id)?;
         audit::record(
             conn,
-            who.actor,
+            &who.actor,
             "create_subsample",
             "sample",
             Some(id.as_str()),
             None::<&()>,
-            Some(&child.snapshot()),
+            Some(&child),
         )?;
         let split = |related: &SampleId| NewEvent {
             related_sample_id: Some(related.clone()),
@@ -573,11 +560,11 @@ pub fn create_subsample(
             to_user_id: Some(who.user_id.clone()),
             ..NewEvent::of(EventKind::SubSampled)
         };
-        custody::append(conn, who.actor, who.user_id, &parent.id, split(&child.id))?;
+        custody::append(conn, &who.actor, &who.user_id, &parent.id, split(&child.id))?;
         custody::append(
             conn,
-            who.actor,
-            who.user_id,
+            &who.actor,
+            &who.user_id,
             &child.id,
             NewEvent {
                 seal_number: valid.seal_number.clone(),
@@ -587,74 +574,6 @@ pub fn create_subsample(
         )?;
         Ok(child)
     })
-}
-
-/// Inside a write transaction: locks the sample's row (PostgreSQL) and reads it afresh, so
-/// checks and updates see what concurrent requests committed, never a copy read before.
-pub(crate) fn lock_for_update(conn: &mut DbConn, id: &SampleId) -> QueryResult<Sample> {
-    diesel::update(samples::table.find(id))
-        .set(samples::updated_at.eq(now()))
-        .execute(conn)?;
-    find(conn, id)
-}
-
-/// The latest custody event's time: a new event may not be dated before it.
-pub(crate) fn last_event_at(
-    conn: &mut DbConn,
-    id: &SampleId,
-) -> QueryResult<Option<NaiveDateTime>> {
-    use crate::db::schema::custody_events;
-    custody_events::table
-        .filter(custody_events::sample_id.eq(id))
-        .select(diesel::dsl::max(custody_events::occurred_at))
-        .first(conn)
-}
-
-/// Changes the sample row after a custody event; audited with before and after.
-pub(crate) fn update_state(
-    conn: &mut DbConn,
-    actor: &Actor,
-    before: &Sample,
-    change: StateChange,
-) -> QueryResult<Sample> {
-    let t = now();
-    diesel::update(samples::table.find(&before.id))
-        .set((
-            samples::status.eq(change.status.unwrap_or(before.status()).as_str()),
-            samples::storage_location_id.eq(change
-                .storage_location_id
-                .unwrap_or_else(|| before.storage_location_id.clone())),
-            samples::seal_number.eq(change
-                .seal_number
-                .unwrap_or_else(|| before.seal_number.clone())),
-            samples::received_at.eq(change.received_at.or(before.received_at)),
-            samples::retained_until.eq(change
-                .retained_until
-                .unwrap_or_else(|| before.retained_until.clone())),
-            samples::updated_at.eq(t),
-        ))
-        .execute(conn)?;
-    let after = find(conn, &before.id)?;
-    audit::record(
-        conn,
-        actor,
-        "update",
-        "sample",
-        Some(before.id.as_str()),
-        Some(&before.snapshot()),
-        Some(&after.snapshot()),
-    )?;
-    Ok(after)
-}
-
-/// Fields a custody event changes on the sample; `None` keeps the current value.
-#[derive(Default)]
-pub(crate) struct StateChange {
-    pub status: Option<SampleStatus>,
-    pub storage_location_id: Option<Option<StorageLocationId>>,
-    pub seal_number: Option<Option<String>>,
-    pub received_at: Option<NaiveDateTime>,
-    pub retained_until: Option<Option<String>>,
 }
 
 /// Filters of the sample list.
@@ -697,7 +616,7 @@ pub fn list(
         .limit(page_size + 1)
         .into_boxed();
     if let Some(s) = filter.status {
-        q = q.filter(samples::status.eq(s.as_str()));
+        q = q.filter(samples::status.eq(s));
     }
     if let Some(office) = &filter.customs_office {
         q = q.filter(seizures::customs_office.eq(office.clone()));
@@ -709,15 +628,14 @@ pub fn list(
         q = q.filter(samples::created_at.lt(until));
     }
     if let Some(p) = filter.priority {
-        q = q.filter(samples::priority.eq(p.as_str()));
+        q = q.filter(samples::priority.eq(p));
     }
     if let Some(day) = &filter.overdue_before {
         // NOT IN keeps SQLite on the (created_at, id) index, so a page stops after its rows
         // instead of sorting every open sample.
-        let closed = SampleStatus::CLOSED.map(SampleStatus::as_str);
         q = q
             .filter(samples::due_date.lt(day.clone()))
-            .filter(samples::status.ne_all(closed));
+            .filter(samples::status.ne_all(SampleStatus::CLOSED));
     }
     if let Some(c) = after {
         q = q.filter(

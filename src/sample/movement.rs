@@ -5,15 +5,14 @@
 
 use serde::Serialize;
 
+use crate::audit::Handler;
 use crate::custody::{self, CustodyEvent, EventKind, NewEvent};
 use crate::db::{now, write_tx, DbConn};
 use crate::error::AppError;
 use crate::ids::SampleId;
 use crate::sample::receipt::{chosen_location, yes_no};
-use crate::sample::{
-    find, last_event_at, lock_for_update, normalize_seal, update_state, Handler, SampleStatus,
-    StateChange, UNITS,
-};
+use crate::sample::state::{self, Change, Transition};
+use crate::sample::{find, normalize_seal, SampleStatus, UNITS};
 use crate::user::{self, password, throttle, Role};
 use crate::validation::{
     optional_text, parse_date, parse_decimal, parse_local_datetime, required_text, FieldErrors,
@@ -34,22 +33,34 @@ pub const FORM_KINDS: [EventKind; 10] = [
     EventKind::Retained,
 ];
 
-/// Whether `kind` may be recorded on a sample in `status`.
-pub fn allowed(kind: EventKind, status: SampleStatus) -> bool {
+/// The status change an event of this kind makes, if any (`resume` is where a sample back
+/// from an external laboratory continues).
+fn transition(kind: EventKind, resume: SampleStatus) -> Option<Transition> {
     use EventKind::*;
-    use SampleStatus as S;
     match kind {
-        HandedOver | Stored | RemovedFromStorage | Opened | Resealed => {
-            status.in_lab() || status == S::Retained
-        }
-        // Only from `received`: the return from the external lab restores exactly that.
-        SentExternal => status == S::Received,
-        ReturnedFromExternal => status == S::External,
-        ReturnedToOwner | Destroyed => {
-            status.in_lab() || matches!(status, S::Rejected | S::Retained)
-        }
-        Retained => status.in_lab(),
-        Collected | Sealed | ReceivedAtLab | RejectedAtReceipt | SubSampled => false,
+        SentExternal => Some(Transition::SendExternal),
+        ReturnedFromExternal => Some(Transition::ReturnFromExternal { resume }),
+        ReturnedToOwner => Some(Transition::ReturnToOwner),
+        Destroyed => Some(Transition::Destroy),
+        Retained => Some(Transition::Retain),
+        _ => None,
+    }
+}
+
+/// Whether `kind` may be recorded on a sample in `status`: events that change the status
+/// follow the state table; the others (hand-over, storage, opening, resealing) need the sample
+/// in the lab's hands.
+pub fn allowed(kind: EventKind, status: SampleStatus) -> bool {
+    if !FORM_KINDS.contains(&kind) {
+        return false;
+    }
+    match kind {
+        // Any resume the table accepts: the real one is read under the lock when recording.
+        EventKind::ReturnedFromExternal => status == SampleStatus::External,
+        _ => match transition(kind, SampleStatus::Received) {
+            Some(t) => state::next_status(status, t).is_some(),
+            None => status.in_lab() || status == SampleStatus::Retained,
+        },
     }
 }
 
@@ -152,7 +163,7 @@ pub fn record(
     let Some(kind) = EventKind::parse(&input.kind).filter(|k| FORM_KINDS.contains(k)) else {
         return Err(AppError::invalid("kind", "validation.choose_one"));
     };
-    if !allowed(kind, sample.status()) {
+    if !allowed(kind, sample.status) {
         return Err(AppError::invalid("kind", "validation.event_not_allowed"));
     }
     let asks = fields(kind);
@@ -263,54 +274,28 @@ pub fn record(
     };
     errors.into_result()?;
 
-    let change = match kind {
-        EventKind::Stored => StateChange {
-            storage_location_id: Some(location.clone()),
-            ..Default::default()
+    let change = Change {
+        storage_location_id: match kind {
+            EventKind::Stored | EventKind::Retained if location.is_some() => Some(location.clone()),
+            EventKind::RemovedFromStorage
+            | EventKind::SentExternal
+            | EventKind::ReturnedToOwner
+            | EventKind::Destroyed => Some(None),
+            _ => None,
         },
-        EventKind::RemovedFromStorage => StateChange {
-            storage_location_id: Some(None),
-            ..Default::default()
-        },
-        EventKind::Resealed => StateChange {
-            seal_number: Some(new_seal_number.clone()),
-            ..Default::default()
-        },
-        EventKind::SentExternal => StateChange {
-            status: Some(SampleStatus::External),
-            storage_location_id: Some(None),
-            ..Default::default()
-        },
-        EventKind::ReturnedFromExternal => StateChange {
-            status: Some(SampleStatus::Received),
-            ..Default::default()
-        },
-        EventKind::ReturnedToOwner => StateChange {
-            status: Some(SampleStatus::Returned),
-            storage_location_id: Some(None),
-            ..Default::default()
-        },
-        EventKind::Destroyed => StateChange {
-            status: Some(SampleStatus::Disposed),
-            storage_location_id: Some(None),
-            ..Default::default()
-        },
-        EventKind::Retained => StateChange {
-            status: Some(SampleStatus::Retained),
-            storage_location_id: location.clone().map(Some),
-            retained_until: Some(retained_until.clone()),
-            ..Default::default()
-        },
-        _ => StateChange::default(),
+        seal_number: (kind == EventKind::Resealed).then(|| new_seal_number.clone()),
+        retained_until: (kind == EventKind::Retained).then(|| retained_until.clone()),
+        at: Some(occurred_at),
+        transition: None,
     };
     let from_user_id = (kind == EventKind::HandedOver).then(|| who.user_id.clone());
     write_tx(conn, |conn| {
         // Checked again under the row lock: another request may have moved the sample since.
-        let sample = lock_for_update(conn, &sample.id)?;
-        if !allowed(kind, sample.status()) {
+        let sample = state::lock_for_update(conn, &sample.id)?;
+        if !allowed(kind, sample.status) {
             return Err(AppError::invalid("kind", "validation.event_not_allowed"));
         }
-        if last_event_at(conn, &sample.id)?.is_some_and(|last| occurred_at < last) {
+        if state::last_event_at(conn, &sample.id)?.is_some_and(|last| occurred_at < last) {
             return Err(AppError::invalid(
                 "occurred_at",
                 "validation.before_previous_event",
@@ -318,8 +303,8 @@ pub fn record(
         }
         let event = custody::append(
             conn,
-            who.actor,
-            who.user_id,
+            &who.actor,
+            &who.user_id,
             &sample.id,
             NewEvent {
                 occurred_at: Some(occurred_at),
@@ -343,7 +328,16 @@ pub fn record(
                 ..NewEvent::of(kind)
             },
         )?;
-        update_state(conn, who.actor, &sample, change)?;
+        let resume = state::resume_after_external(conn, &sample.id)?;
+        state::apply(
+            conn,
+            &who.actor,
+            &sample,
+            Change {
+                transition: transition(kind, resume),
+                ..change
+            },
+        )?;
         Ok(event)
     })
 }
@@ -369,7 +363,7 @@ fn confirm_receiver(
         errors.add("to_username", "validation.receiver_not_lab_staff");
         return Ok(None);
     }
-    if &receiver.id == who.user_id {
+    if receiver.id == who.user_id {
         errors.add("to_username", "validation.receiver_is_giver");
         return Ok(None);
     }
@@ -387,7 +381,7 @@ fn confirm_receiver(
             throttle::record(conn, &username, false, who.actor.remote_addr.as_deref())?;
             crate::audit::record(
                 conn,
-                who.actor,
+                &who.actor,
                 "custody_receiver_password_failed",
                 "user",
                 Some(receiver.id.as_str()),

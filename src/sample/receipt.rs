@@ -4,14 +4,13 @@
 use diesel::prelude::*;
 use serde::Serialize;
 
+use crate::audit::Handler;
 use crate::custody::{self, EventKind, NewEvent};
 use crate::db::{now, write_tx, DbConn};
 use crate::error::AppError;
 use crate::ids::{SampleId, StorageLocationId};
-use crate::sample::{
-    find, last_event_at, lock_for_update, normalize_seal, update_state, Handler, Sample,
-    SampleStatus, StateChange, UNITS,
-};
+use crate::sample::state::{self, Change, Transition};
+use crate::sample::{find, normalize_seal, Sample, SampleStatus, UNITS};
 use crate::validation::{
     optional_text, parse_decimal, parse_local_datetime, required_text, FieldErrors,
 };
@@ -102,7 +101,7 @@ pub fn receive(
 ) -> Result<Sample, AppError> {
     let sample = find(conn, sample_id)?;
     let mut errors = FieldErrors::default();
-    if sample.status() != SampleStatus::Registered {
+    if sample.status != SampleStatus::Registered {
         errors.add("decision", "validation.already_received");
     }
     let accept = match input.decision.trim() {
@@ -180,11 +179,11 @@ pub fn receive(
     let accept = accept.unwrap_or(false);
     write_tx(conn, |conn| {
         // Checked again under the row lock: a double click must not receive a sample twice.
-        let sample = lock_for_update(conn, &sample.id)?;
-        if sample.status() != SampleStatus::Registered {
+        let sample = state::lock_for_update(conn, &sample.id)?;
+        if sample.status != SampleStatus::Registered {
             return Err(AppError::invalid("decision", "validation.already_received"));
         }
-        if last_event_at(conn, &sample.id)?.is_some_and(|last| received_at < last) {
+        if state::last_event_at(conn, &sample.id)?.is_some_and(|last| received_at < last) {
             return Err(AppError::invalid(
                 "received_at",
                 "validation.before_previous_event",
@@ -197,8 +196,8 @@ pub fn receive(
         };
         custody::append(
             conn,
-            who.actor,
-            who.user_id,
+            &who.actor,
+            &who.user_id,
             &sample.id,
             NewEvent {
                 occurred_at: Some(received_at),
@@ -218,8 +217,8 @@ pub fn receive(
             if let Some(loc) = &location {
                 custody::append(
                     conn,
-                    who.actor,
-                    who.user_id,
+                    &who.actor,
+                    &who.user_id,
                     &sample.id,
                     NewEvent {
                         occurred_at: Some(received_at),
@@ -230,16 +229,16 @@ pub fn receive(
                 )?;
             }
         }
-        let change = StateChange {
-            status: Some(if accept {
-                SampleStatus::Received
+        let change = Change {
+            transition: Some(if accept {
+                Transition::Receive
             } else {
-                SampleStatus::Rejected
+                Transition::Reject
             }),
             storage_location_id: accept.then(|| location.clone()),
-            received_at: accept.then_some(received_at),
+            at: Some(received_at),
             ..Default::default()
         };
-        Ok(update_state(conn, who.actor, &sample, change)?)
+        state::apply(conn, &who.actor, &sample, change)
     })
 }

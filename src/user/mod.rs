@@ -85,6 +85,14 @@ impl User {
         }
     }
 
+    /// This user as the person of record of what they do.
+    pub fn handler(&self, remote_addr: Option<String>) -> crate::audit::Handler {
+        crate::audit::Handler {
+            actor: self.actor(remote_addr),
+            user_id: self.id.clone(),
+        }
+    }
+
     /// What the audit log keeps of an account: never the password hash.
     pub fn snapshot(&self) -> UserSnapshot<'_> {
         UserSnapshot {

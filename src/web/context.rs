@@ -194,6 +194,12 @@ impl Ctx {
         Ok(self.user()?.actor(self.remote_addr.clone()))
     }
 
+    /// The signed-in user as the person of record of what a form does, after checking the
+    /// permission it needs.
+    pub fn handler(&self, permission: Permission) -> Result<crate::audit::Handler, AppError> {
+        Ok(self.require(permission)?.handler(self.remote_addr.clone()))
+    }
+
     pub fn other_langs(&self) -> Vec<Lang> {
         Lang::ALL.into_iter().filter(|l| *l != self.lang).collect()
     }

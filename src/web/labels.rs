@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::access::Permission;
 use crate::error::AppError;
+use crate::ids::{SampleId, SeizureId};
 use crate::label::{self, LabelData, LabelSize, LabelView};
 use crate::sample::{self, Sample};
 use crate::seizure::{self, Seizure};
@@ -61,8 +62,7 @@ fn data(seizure: &Seizure, s: &Sample) -> LabelData {
     }
 }
 
-async fn of_sample(state: &AppState, raw: &str) -> Result<(Seizure, Vec<Sample>), AppError> {
-    let id = crate::web::samples::parse_id(raw)?;
+async fn of_sample(state: &AppState, id: SampleId) -> Result<(Seizure, Vec<Sample>), AppError> {
     state
         .db(move |conn| {
             let s = sample::find(conn, &id)?;
@@ -71,8 +71,7 @@ async fn of_sample(state: &AppState, raw: &str) -> Result<(Seizure, Vec<Sample>)
         .await
 }
 
-async fn of_seizure(state: &AppState, raw: &str) -> Result<(Seizure, Vec<Sample>), AppError> {
-    let id = crate::web::seizures::parse_id(raw)?;
+async fn of_seizure(state: &AppState, id: SeizureId) -> Result<(Seizure, Vec<Sample>), AppError> {
     state
         .db(move |conn| Ok((seizure::find(conn, &id)?, sample::of_seizure(conn, &id)?)))
         .await
@@ -122,11 +121,11 @@ fn zpl(
 async fn sample_sheet(
     ctx: Ctx,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<SampleId>,
     query: web::Query<SizeQuery>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::HandleSamples)?;
-    let (seizure, samples) = of_sample(&state, &path).await?;
+    let (seizure, samples) = of_sample(&state, path.into_inner()).await?;
     let base = format!("/samples/{}", samples[0].id);
     let title = samples[0].lab_code.clone();
     sheet(ctx, &seizure, &samples, query.size(), &base, title)
@@ -135,11 +134,11 @@ async fn sample_sheet(
 async fn sample_zpl(
     ctx: Ctx,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<SampleId>,
     query: web::Query<SizeQuery>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::HandleSamples)?;
-    let (seizure, samples) = of_sample(&state, &path).await?;
+    let (seizure, samples) = of_sample(&state, path.into_inner()).await?;
     let name = samples[0].lab_code.clone();
     Ok(zpl(&ctx, &seizure, &samples, query.size(), &name))
 }
@@ -147,11 +146,11 @@ async fn sample_zpl(
 async fn seizure_sheet(
     ctx: Ctx,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<SeizureId>,
     query: web::Query<SizeQuery>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::HandleSamples)?;
-    let (seizure, samples) = of_seizure(&state, &path).await?;
+    let (seizure, samples) = of_seizure(&state, path.into_inner()).await?;
     let base = format!("/seizures/{}", seizure.id);
     let title = seizure.reference.clone();
     sheet(ctx, &seizure, &samples, query.size(), &base, title)
@@ -160,11 +159,11 @@ async fn seizure_sheet(
 async fn seizure_zpl(
     ctx: Ctx,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<SeizureId>,
     query: web::Query<SizeQuery>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::HandleSamples)?;
-    let (seizure, samples) = of_seizure(&state, &path).await?;
+    let (seizure, samples) = of_seizure(&state, path.into_inner()).await?;
     Ok(zpl(
         &ctx,
         &seizure,

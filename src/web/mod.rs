@@ -80,6 +80,41 @@ impl AppState {
     }
 }
 
+/// What a form's domain action came to: done, or the form back with a message beside each
+/// wrong field.
+pub enum Submitted<T> {
+    Done(T),
+    Invalid(crate::validation::FieldErrors),
+}
+
+impl AppState {
+    /// Runs a form's domain action on the thread pool. Field errors come back as `Invalid`, for
+    /// the handler to show the form again with what was typed (400); other errors stay errors.
+    pub async fn submit<T, F>(&self, f: F) -> Result<Submitted<T>, AppError>
+    where
+        F: FnOnce(&mut crate::db::DbConn) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        match self.db(f).await {
+            Ok(value) => Ok(Submitted::Done(value)),
+            Err(AppError::Invalid(errors)) => Ok(Submitted::Invalid(errors)),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A form that succeeded: the message shows on the next page, reached by a 303 (so a reload
+/// does not send the form again).
+pub fn done(session: &actix_session::Session, message: String, to: &str) -> HttpResponse {
+    session::push_flash(session, "ok", message);
+    see_other(to)
+}
+
+/// A form page sent back with messages beside its fields.
+pub fn invalid<T: Template>(page: &T) -> Result<HttpResponse, AppError> {
+    render_status(page, StatusCode::BAD_REQUEST)
+}
+
 /// Renders a page with a status (400 for a form sent back with errors).
 pub fn render_status<T: Template>(t: &T, status: StatusCode) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::build(status)

@@ -17,15 +17,15 @@ use crate::ids::SampleId;
 use crate::sample::movement::{self, EventInput};
 use crate::sample::receipt::{self, ReceiptInput};
 use crate::sample::{
-    self, Handler, Priority, Sample, SampleFilter, SampleKind, SampleStatus, SubsampleInput, UNITS,
+    self, Priority, Sample, SampleFilter, SampleKind, SampleStatus, SubsampleInput, UNITS,
 };
 use crate::seizure::{self, Seizure};
 use crate::user::{self, Role, User};
 use crate::validation::{date_range, local_input_value, FieldErrors};
 use crate::web::context::Ctx;
 use crate::web::forms::list_link;
-use crate::web::session::{self, CsrfForm};
-use crate::web::{render_status, see_other, status_for, AppState};
+use crate::web::session::CsrfForm;
+use crate::web::{done, invalid, render_status, see_other, status_for, AppState, Submitted};
 
 pub const PAGE_SIZE: i64 = 50;
 
@@ -39,11 +39,6 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/samples/{id}/custody", web::post().to(record_event))
         .route("/samples/{id}/subsamples", web::get().to(subsample_form))
         .route("/samples/{id}/subsamples", web::post().to(create_subsample));
-}
-
-pub fn parse_id(raw: &str) -> Result<SampleId, AppError> {
-    uuid::Uuid::parse_str(raw).map_err(|_| AppError::NotFound)?;
-    Ok(SampleId(raw.to_string()))
 }
 
 // ---------------------------------------------------------------- list
@@ -245,10 +240,10 @@ struct ShowPage {
 async fn show(
     ctx: Ctx,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<SampleId>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::ViewCases)?;
-    let id = parse_id(&path)?;
+    let id = path.into_inner();
     let (sample, seizure, parent, children, events, location) = state
         .db(move |conn| {
             let sample = sample::find(conn, &id)?;
@@ -274,7 +269,7 @@ async fn show(
     let can_handle = ctx.can(Permission::HandleSamples);
     render_status(
         &ShowPage {
-            kinds: movement::available(sample.status()),
+            kinds: movement::available(sample.status),
             overdue: sample.is_overdue(today(&ctx)),
             can_handle,
             ctx,
@@ -392,11 +387,11 @@ async fn load_for_receipt(
 async fn receive_form(
     ctx: Ctx,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<SampleId>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::HandleSamples)?;
-    let (sample, seizure, locations) = load_for_receipt(&state, parse_id(&path)?).await?;
-    if sample.status() != SampleStatus::Registered {
+    let (sample, seizure, locations) = load_for_receipt(&state, path.into_inner()).await?;
+    if sample.status != SampleStatus::Registered {
         return Ok(see_other(&format!("/samples/{}", sample.id)));
     }
     let form = ReceiptInput {
@@ -424,48 +419,37 @@ async fn receive(
     ctx: Ctx,
     state: web::Data<AppState>,
     session: Session,
-    path: web::Path<String>,
+    path: web::Path<SampleId>,
     CsrfForm(form): CsrfForm<ReceiptInput>,
 ) -> Result<HttpResponse, AppError> {
-    let user = ctx.require(Permission::HandleSamples)?;
-    let id = parse_id(&path)?;
-    let actor = ctx.actor()?;
-    let (input, sid, uid, tz) = (form.clone(), id.clone(), user.id.clone(), ctx.tz);
-    let result = state
-        .db(move |conn| {
-            let who = Handler {
-                actor: &actor,
-                user_id: &uid,
-            };
-            receipt::receive(conn, &who, &sid, &input, tz)
-        })
-        .await;
-    match result {
-        Ok(s) => {
-            let key = if s.status() == SampleStatus::Rejected {
+    let who = ctx.handler(Permission::HandleSamples)?;
+    let id = path.into_inner();
+    let (input, sid, tz) = (form.clone(), id.clone(), ctx.tz);
+    match state
+        .submit(move |conn| receipt::receive(conn, &who, &sid, &input, tz))
+        .await?
+    {
+        Submitted::Done(s) => {
+            let key = if s.status == SampleStatus::Rejected {
                 "receipt.rejected"
             } else {
                 "receipt.received"
             };
-            session::push_flash(&session, "ok", ctx.t1(key, "code", &s.lab_code));
-            Ok(see_other(&format!("/samples/{}", s.id)))
+            let text = ctx.t1(key, "code", &s.lab_code);
+            Ok(done(&session, text, &format!("/samples/{}", s.id)))
         }
-        Err(AppError::Invalid(errors)) => {
+        Submitted::Invalid(errors) => {
             let (sample, seizure, locations) = load_for_receipt(&state, id).await?;
-            render_status(
-                &ReceivePage {
-                    ctx,
-                    sample,
-                    seizure,
-                    form,
-                    errors,
-                    locations,
-                    units: UNITS,
-                },
-                StatusCode::BAD_REQUEST,
-            )
+            invalid(&ReceivePage {
+                ctx,
+                sample,
+                seizure,
+                form,
+                errors,
+                locations,
+                units: UNITS,
+            })
         }
-        Err(e) => Err(e),
     }
 }
 
@@ -521,7 +505,7 @@ async fn load_for_event(
 async fn event_form(
     ctx: Ctx,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<SampleId>,
     query: web::Query<KindQuery>,
 ) -> Result<HttpResponse, AppError> {
     let user = ctx.require(Permission::HandleSamples)?;
@@ -529,8 +513,8 @@ async fn event_form(
         .filter(|k| movement::FORM_KINDS.contains(k))
         .ok_or(AppError::NotFound)?;
     let (sample, locations, colleagues) =
-        load_for_event(&state, parse_id(&path)?, user.id.clone()).await?;
-    if !movement::allowed(kind, sample.status()) {
+        load_for_event(&state, path.into_inner(), user.id.clone()).await?;
+    if !movement::allowed(kind, sample.status) {
         return Err(AppError::Forbidden("custody.not_allowed_now"));
     }
     let form = EventInput {
@@ -560,53 +544,42 @@ async fn record_event(
     ctx: Ctx,
     state: web::Data<AppState>,
     session: Session,
-    path: web::Path<String>,
+    path: web::Path<SampleId>,
     CsrfForm(form): CsrfForm<EventInput>,
 ) -> Result<HttpResponse, AppError> {
-    let user = ctx.require(Permission::HandleSamples)?;
-    let id = parse_id(&path)?;
-    let actor = ctx.actor()?;
-    let (input, sid, uid, tz) = (form.clone(), id.clone(), user.id.clone(), ctx.tz);
-    let result = state
-        .db(move |conn| {
-            let who = Handler {
-                actor: &actor,
-                user_id: &uid,
-            };
-            movement::record(conn, &who, &sid, &input, tz)
-        })
-        .await;
-    match result {
-        Ok(event) => {
+    let who = ctx.handler(Permission::HandleSamples)?;
+    let me = who.user_id.clone();
+    let id = path.into_inner();
+    let (input, sid, tz) = (form.clone(), id.clone(), ctx.tz);
+    match state
+        .submit(move |conn| movement::record(conn, &who, &sid, &input, tz))
+        .await?
+    {
+        Submitted::Done(event) => {
             let label = ctx.t(format!("custody.kind.{}", event.kind));
-            session::push_flash(&session, "ok", ctx.t1("custody.recorded", "event", label));
-            Ok(see_other(&format!("/samples/{id}")))
+            let text = ctx.t1("custody.recorded", "event", label);
+            Ok(done(&session, text, &format!("/samples/{id}")))
         }
-        Err(AppError::Invalid(errors)) => {
+        Submitted::Invalid(errors) => {
             let kind = EventKind::parse(&form.kind)
                 .filter(|k| movement::FORM_KINDS.contains(k))
                 .ok_or(AppError::BadRequest("kind".into()))?;
-            let (sample, locations, colleagues) =
-                load_for_event(&state, id, user.id.clone()).await?;
-            render_status(
-                &EventPage {
-                    ctx,
-                    sample,
-                    kind,
-                    fields: movement::fields(kind),
-                    form: EventInput {
-                        to_password: String::new(),
-                        ..form
-                    },
-                    errors,
-                    locations,
-                    colleagues,
-                    units: UNITS,
+            let (sample, locations, colleagues) = load_for_event(&state, id, me).await?;
+            invalid(&EventPage {
+                ctx,
+                sample,
+                kind,
+                fields: movement::fields(kind),
+                form: EventInput {
+                    to_password: String::new(),
+                    ..form
                 },
-                StatusCode::BAD_REQUEST,
-            )
+                errors,
+                locations,
+                colleagues,
+                units: UNITS,
+            })
         }
-        Err(e) => Err(e),
     }
 }
 
@@ -634,12 +607,12 @@ fn subsample_kinds() -> Vec<SampleKind> {
 async fn subsample_form(
     ctx: Ctx,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<SampleId>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::HandleSamples)?;
-    let id = parse_id(&path)?;
+    let id = path.into_inner();
     let sample = state.db(move |conn| Ok(sample::find(conn, &id)?)).await?;
-    if !sample.status().in_lab() {
+    if !sample.status.in_lab() {
         return Err(AppError::Forbidden("custody.not_allowed_now"));
     }
     let form = SubsampleInput {
@@ -665,45 +638,30 @@ async fn create_subsample(
     ctx: Ctx,
     state: web::Data<AppState>,
     session: Session,
-    path: web::Path<String>,
+    path: web::Path<SampleId>,
     CsrfForm(form): CsrfForm<SubsampleInput>,
 ) -> Result<HttpResponse, AppError> {
-    let user = ctx.require(Permission::HandleSamples)?;
-    let id = parse_id(&path)?;
-    let actor = ctx.actor()?;
-    let (input, sid, uid) = (form.clone(), id.clone(), user.id.clone());
-    let result = state
-        .db(move |conn| {
-            let who = Handler {
-                actor: &actor,
-                user_id: &uid,
-            };
-            sample::create_subsample(conn, &who, &sid, &input)
-        })
-        .await;
-    match result {
-        Ok(child) => {
-            session::push_flash(
-                &session,
-                "ok",
-                ctx.t1("samples.subsample_created", "code", &child.lab_code),
-            );
-            Ok(see_other(&format!("/samples/{}", child.id)))
+    let who = ctx.handler(Permission::HandleSamples)?;
+    let id = path.into_inner();
+    let (input, sid) = (form.clone(), id.clone());
+    match state
+        .submit(move |conn| sample::create_subsample(conn, &who, &sid, &input))
+        .await?
+    {
+        Submitted::Done(child) => {
+            let text = ctx.t1("samples.subsample_created", "code", &child.lab_code);
+            Ok(done(&session, text, &format!("/samples/{}", child.id)))
         }
-        Err(AppError::Invalid(errors)) => {
+        Submitted::Invalid(errors) => {
             let sample = state.db(move |conn| Ok(sample::find(conn, &id)?)).await?;
-            render_status(
-                &SubsamplePage {
-                    ctx,
-                    sample,
-                    form,
-                    errors,
-                    kinds: subsample_kinds(),
-                    units: UNITS,
-                },
-                StatusCode::BAD_REQUEST,
-            )
+            invalid(&SubsamplePage {
+                ctx,
+                sample,
+                form,
+                errors,
+                kinds: subsample_kinds(),
+                units: UNITS,
+            })
         }
-        Err(e) => Err(e),
     }
 }

@@ -9,14 +9,14 @@ use serde::Deserialize;
 use crate::access::Permission;
 use crate::error::AppError;
 use crate::ids::SeizureId;
-use crate::sample::{self, Handler, Priority, Sample, SampleInput, UNITS};
+use crate::sample::{self, Priority, Sample, SampleInput, UNITS};
 use crate::seizure::{self, RiskChannel, Seizure, SeizureFilter, SeizureInput};
 use crate::user::Role;
 use crate::validation::{date_range, local_input_value, FieldErrors};
 use crate::web::context::Ctx;
 use crate::web::forms::{list_link, Pairs};
 use crate::web::session::{self, CsrfForm};
-use crate::web::{render_status, see_other, AppState};
+use crate::web::{done, invalid, render_status, see_other, AppState, Submitted};
 
 pub const PAGE_SIZE: i64 = 50;
 const MAX_ROWS: usize = 50;
@@ -28,11 +28,6 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/seizures/{id}", web::get().to(show))
         .route("/seizures/{id}/samples", web::get().to(add_samples_form))
         .route("/seizures/{id}/samples", web::post().to(add_samples));
-}
-
-pub fn parse_id(raw: &str) -> Result<SeizureId, AppError> {
-    uuid::Uuid::parse_str(raw).map_err(|_| AppError::NotFound)?;
-    Ok(SeizureId(raw.to_string()))
 }
 
 /// The choices the seizure and sample forms offer.
@@ -136,24 +131,16 @@ async fn create(
             StatusCode::OK,
         );
     }
-    let actor = ctx.actor()?;
+    let who = user.handler(ctx.remote_addr.clone());
     let tz = ctx.tz;
-    let (input, sample_inputs, uid) = (form.clone(), rows.clone(), user.id.clone());
-    let result = state
-        .db(move |conn| {
-            seizure::register(
-                conn,
-                &actor,
-                &uid,
-                &input,
-                &sample_inputs,
-                seal_required,
-                tz,
-            )
+    let (input, sample_inputs) = (form.clone(), rows.clone());
+    let registered = state
+        .submit(move |conn| {
+            seizure::register(conn, &who, &input, &sample_inputs, seal_required, tz)
         })
-        .await;
-    match result {
-        Ok(done) => {
+        .await?;
+    match registered {
+        Submitted::Done(done) => {
             let codes: Vec<&str> = done.samples.iter().map(|s| s.lab_code.as_str()).collect();
             session::push_flash(
                 &session,
@@ -179,22 +166,18 @@ async fn create(
             }
             Ok(see_other(&format!("/seizures/{}", done.seizure.id)))
         }
-        Err(AppError::Invalid(errors)) => {
+        Submitted::Invalid(errors) => {
             let offices = state.db(|conn| Ok(seizure::offices(conn)?)).await?;
             let choices = Choices::load(&ctx, offices);
-            render_status(
-                &NewPage {
-                    ctx,
-                    form,
-                    rows,
-                    errors,
-                    choices,
-                    seal_required,
-                },
-                StatusCode::BAD_REQUEST,
-            )
+            invalid(&NewPage {
+                ctx,
+                form,
+                rows,
+                errors,
+                choices,
+                seal_required,
+            })
         }
-        Err(e) => Err(e),
     }
 }
 
@@ -310,10 +293,10 @@ struct ShowPage {
 async fn show(
     ctx: Ctx,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<SeizureId>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::ViewCases)?;
-    let id = parse_id(&path)?;
+    let id = path.into_inner();
     let (seizure, samples, registered_by, tariff) = state
         .db(move |conn| {
             let seizure = seizure::find(conn, &id)?;
@@ -374,10 +357,10 @@ struct AddSamplesPage {
 async fn add_samples_form(
     ctx: Ctx,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: web::Path<SeizureId>,
 ) -> Result<HttpResponse, AppError> {
     let user = ctx.require(Permission::RegisterSeizure)?;
-    let id = parse_id(&path)?;
+    let id = path.into_inner();
     let seizure = state.db(move |conn| Ok(seizure::find(conn, &id)?)).await?;
     let choices = Choices::load(&ctx, Vec::new());
     render_status(
@@ -397,11 +380,11 @@ async fn add_samples(
     ctx: Ctx,
     state: web::Data<AppState>,
     session: Session,
-    path: web::Path<String>,
+    path: web::Path<SeizureId>,
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let user = ctx.require(Permission::RegisterSeizure)?;
-    let id = parse_id(&path)?;
+    let id = path.into_inner();
     let pairs = Pairs(pairs);
     let mut rows = sample_rows(&pairs);
     let seal_required = user.role() == Role::Enforcement;
@@ -412,29 +395,18 @@ async fn add_samples(
         rows.truncate(MAX_ROWS);
         FieldErrors::default()
     } else {
-        let actor = ctx.actor()?;
-        let (uid, inputs, tz) = (user.id.clone(), rows.clone(), ctx.tz);
-        let result = state
-            .db(move |conn| {
-                let who = Handler {
-                    actor: &actor,
-                    user_id: &uid,
-                };
-                sample::add_to_seizure(conn, &who, &id, &inputs, seal_required, tz)
-            })
-            .await;
-        match result {
-            Ok(added) => {
+        let who = user.handler(ctx.remote_addr.clone());
+        let (inputs, tz) = (rows.clone(), ctx.tz);
+        let added = state
+            .submit(move |conn| seizure::add_samples(conn, &who, &id, &inputs, seal_required, tz))
+            .await?;
+        match added {
+            Submitted::Done(added) => {
                 let codes: Vec<&str> = added.iter().map(|s| s.lab_code.as_str()).collect();
-                session::push_flash(
-                    &session,
-                    "ok",
-                    ctx.t1("seizures.samples_added", "codes", codes.join(", ")),
-                );
-                return Ok(see_other(&format!("/seizures/{}", seizure.id)));
+                let text = ctx.t1("seizures.samples_added", "codes", codes.join(", "));
+                return Ok(done(&session, text, &format!("/seizures/{}", seizure.id)));
             }
-            Err(AppError::Invalid(errors)) => errors,
-            Err(e) => return Err(e),
+            Submitted::Invalid(errors) => errors,
         }
     };
     let status = crate::web::status_for(&errors);

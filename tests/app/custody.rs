@@ -9,7 +9,7 @@ use lims::audit::Actor;
 use lims::custody::{self, EventKind};
 use lims::sample::movement::{self, EventInput};
 use lims::sample::receipt::{self, ReceiptInput};
-use lims::sample::{self, Handler, Sample, SampleInput, SampleStatus};
+use lims::sample::{self, Sample, SampleInput, SampleStatus};
 use lims::seizure::{self, SeizureInput};
 use lims::user::{Role, User};
 
@@ -72,8 +72,7 @@ impl Lab {
         let rows: Vec<SampleInput> = seals.iter().map(|s| sample_input(s)).collect();
         seizure::register(
             &mut conn,
-            &self.officer.actor(None),
-            &self.officer.id,
+            &self.officer.handler(None),
             &seizure_input(reference),
             &rows,
             true,
@@ -84,11 +83,7 @@ impl Lab {
     }
 
     fn receive(&self, s: &Sample) -> Sample {
-        let actor = self.tech.actor(None);
-        let who = Handler {
-            actor: &actor,
-            user_id: &self.tech.id,
-        };
+        let who = self.tech.handler(None);
         receipt::receive(
             &mut self.app.db.conn(),
             &who,
@@ -111,11 +106,7 @@ impl Lab {
         s: &Sample,
         input: EventInput,
     ) -> Result<custody::CustodyEvent, lims::error::AppError> {
-        let actor = self.tech.actor(None);
-        let who = Handler {
-            actor: &actor,
-            user_id: &self.tech.id,
-        };
+        let who = self.tech.handler(None);
         movement::record(&mut self.app.db.conn(), &who, &s.id, &input, TZ)
     }
 
@@ -222,7 +213,7 @@ async fn enforcement_pre_registers_a_seizure_with_several_samples_on_the_web() {
     let samples = sample::of_seizure(&mut conn, &s.id).unwrap();
     assert_eq!(samples.len(), 2, "the empty third row is ignored");
     for smp in &samples {
-        assert_eq!(smp.status(), SampleStatus::Registered);
+        assert_eq!(smp.status, SampleStatus::Registered);
         assert_eq!(lab.kinds(smp), vec!["collected", "sealed"]);
     }
 
@@ -244,8 +235,7 @@ async fn malformed_tariff_code_is_refused_and_bad_fields_are_explained() {
     input.seized_at = "2199-01-01T00:00".into();
     let err = seizure::register(
         &mut conn,
-        &lab.tech.actor(None),
-        &lab.tech.id,
+        &lab.tech.handler(None),
         &input,
         &[SampleInput {
             quantity: "-3".into(),
@@ -282,8 +272,7 @@ fn lab_codes_are_unique_and_gapless_under_concurrent_registration() {
                     let mut conn = pool.get().unwrap();
                     let done = seizure::register(
                         &mut conn,
-                        &officer.actor(None),
-                        &officer.id,
+                        &officer.handler(None),
                         &seizure_input(&format!("ACTA-C-{t}-{i}")),
                         &[sample_input("S1"), sample_input("S2")],
                         true,
@@ -347,7 +336,7 @@ async fn receipt_with_intact_and_broken_seals_and_rejection() {
         .await;
     ok.assert_redirect(&format!("/samples/{}", samples[0].id));
     let s0 = sample::find(&mut lab.app.db.conn(), &samples[0].id).unwrap();
-    assert_eq!(s0.status(), SampleStatus::Received);
+    assert_eq!(s0.status, SampleStatus::Received);
     assert_eq!(
         s0.storage_location_id.as_ref().map(|l| l.to_string()),
         Some(loc.clone())
@@ -403,7 +392,7 @@ async fn receipt_with_intact_and_broken_seals_and_rejection() {
     .await
     .assert_redirect(&format!("/samples/{}", samples[2].id));
     let s2 = sample::find(&mut lab.app.db.conn(), &samples[2].id).unwrap();
-    assert_eq!(s2.status(), SampleStatus::Rejected);
+    assert_eq!(s2.status, SampleStatus::Rejected);
     assert_eq!(
         lab.kinds(&s2).last().map(String::as_str),
         Some("rejected_at_receipt")
@@ -472,9 +461,7 @@ fn every_custody_event_kind_and_dispositions() {
     )
     .unwrap();
     assert_eq!(
-        sample::find(&mut lab.app.db.conn(), &s0.id)
-            .unwrap()
-            .status(),
+        sample::find(&mut lab.app.db.conn(), &s0.id).unwrap().status,
         SampleStatus::External
     );
     // While away, nothing but its return can be recorded.
@@ -505,7 +492,7 @@ fn every_custody_event_kind_and_dispositions() {
     )
     .unwrap();
     let returned = sample::find(&mut lab.app.db.conn(), &s0.id).unwrap();
-    assert_eq!(returned.status(), SampleStatus::Returned);
+    assert_eq!(returned.status, SampleStatus::Returned);
     // After the final disposition, the chain is closed.
     assert!(lab
         .record(
@@ -554,9 +541,7 @@ fn every_custody_event_kind_and_dispositions() {
     )
     .unwrap();
     assert_eq!(
-        sample::find(&mut lab.app.db.conn(), &s1.id)
-            .unwrap()
-            .status(),
+        sample::find(&mut lab.app.db.conn(), &s1.id).unwrap().status,
         SampleStatus::Disposed
     );
 
@@ -581,7 +566,7 @@ fn every_custody_event_kind_and_dispositions() {
     )
     .unwrap();
     let retained = sample::find(&mut lab.app.db.conn(), &s2.id).unwrap();
-    assert_eq!(retained.status(), SampleStatus::Retained);
+    assert_eq!(retained.status, SampleStatus::Retained);
     assert_eq!(retained.retained_until.as_deref(), Some("2099-12-31"));
 
     // An event cannot be dated before the latest one in the chain.
@@ -600,10 +585,7 @@ fn every_custody_event_kind_and_dispositions() {
     // A second receipt of the same sample is refused.
     let again = receipt::receive(
         &mut lab.app.db.conn(),
-        &Handler {
-            actor: &lab.tech.actor(None),
-            user_id: &lab.tech.id,
-        },
+        &lab.tech.handler(None),
         &s3.id,
         &ReceiptInput {
             seal_number: "PR-13".into(),
@@ -800,10 +782,7 @@ async fn sub_samples_get_lettered_codes_and_their_own_chain() {
     // A sub-sample can be split again.
     let grand = sample::create_subsample(
         &mut conn,
-        &Handler {
-            actor: &lab.tech.actor(None),
-            user_id: &lab.tech.id,
-        },
+        &lab.tech.handler(None),
         &child.id,
         &sample::SubsampleInput {
             kind: "aliquot".into(),
@@ -1001,7 +980,7 @@ async fn roles_see_and_do_only_what_spec_gives_them() {
     assert_eq!(
         sample::find(&mut lab.app.db.conn(), &s[0].id)
             .unwrap()
-            .status(),
+            .status,
         SampleStatus::Registered
     );
     let page = c.get(&format!("/samples/{}", s[0].id)).await;
