@@ -11,7 +11,7 @@ use crate::ids::UserId;
 use crate::user::{self, User};
 use crate::validation::{date_range, FieldErrors};
 use crate::web::context::Ctx;
-use crate::web::forms::list_link;
+use crate::web::forms::Pager;
 use crate::web::{render_status, AppState};
 
 pub const PAGE_SIZE: i64 = 50;
@@ -40,15 +40,14 @@ pub struct AuditQuery {
 }
 
 impl AuditQuery {
-    /// The query string of the next page: the same filters, a later cursor.
-    fn link(&self, cursor: Option<&Cursor>) -> String {
-        let filters = [
+    /// The filters as they travel in the pager's links.
+    fn filters(&self) -> [(&'static str, &str); 4] {
+        [
             ("user", self.user.as_str()),
             ("entity", self.entity.as_str()),
             ("from", self.from.as_str()),
             ("to", self.to.as_str()),
-        ];
-        list_link("/admin/audit", &filters, cursor.map(Cursor::encode))
+        ]
     }
 }
 
@@ -61,10 +60,7 @@ struct AuditPage {
     entries: Vec<AuditEntry>,
     users: Vec<User>,
     entities: Vec<String>,
-    next: Option<String>,
-    /// The first page with the same filters, shown from the second page on.
-    newest: String,
-    first_page: bool,
+    pager: Pager,
 }
 
 async fn list(
@@ -109,8 +105,7 @@ async fn list(
             e.after_json = e.after_json.take().map(|_| HIDDEN.to_string());
         }
     }
-    let next = next.map(|c| query.link(Some(&c)));
-    let newest = query.link(None);
+    let pager = Pager::new("/admin/audit", &query.filters(), first_page, next.as_ref());
     let status = crate::web::status_for(&errors);
     render_status(
         &AuditPage {
@@ -120,9 +115,7 @@ async fn list(
             entries,
             users,
             entities,
-            next,
-            newest,
-            first_page,
+            pager,
         },
         status,
     )

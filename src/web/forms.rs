@@ -35,8 +35,33 @@ impl Pairs {
     }
 }
 
+/// The pager under a keyset list: back to the newest page, and on to older ones, each link
+/// keeping the list's filters.
+pub struct Pager {
+    pub first_page: bool,
+    pub newest: String,
+    pub next: Option<String>,
+}
+
+impl Pager {
+    /// `first_page`: this page was asked for without a cursor; `next`: where the next page
+    /// starts, if there is one.
+    pub fn new<Id: std::fmt::Display + From<String>>(
+        path: &str,
+        filters: &[(&str, &str)],
+        first_page: bool,
+        next: Option<&crate::keyset::Cursor<Id>>,
+    ) -> Pager {
+        Pager {
+            first_page,
+            newest: list_link(path, filters, None),
+            next: next.map(|c| list_link(path, filters, Some(c.encode()))),
+        }
+    }
+}
+
 /// A list page's link: its filters and, from the second page on, the keyset cursor.
-pub fn list_link(path: &str, filters: &[(&str, &str)], after: Option<String>) -> String {
+fn list_link(path: &str, filters: &[(&str, &str)], after: Option<String>) -> String {
     let after = after.unwrap_or_default();
     let mut pairs = filters.to_vec();
     pairs.push(("after", after.as_str()));

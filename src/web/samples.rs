@@ -23,7 +23,7 @@ use crate::seizure::{self, Seizure};
 use crate::user::{self, Role, User};
 use crate::validation::{date_range, local_input_value, FieldErrors};
 use crate::web::context::Ctx;
-use crate::web::forms::list_link;
+use crate::web::forms::Pager;
 use crate::web::session::CsrfForm;
 use crate::web::{done, invalid, render_status, see_other, status_for, AppState, Submitted};
 
@@ -62,16 +62,16 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    fn link(&self, after: Option<&sample::Cursor>) -> String {
-        let filters = [
+    /// The filters as they travel in the pager's links.
+    fn filters(&self) -> [(&'static str, &str); 6] {
+        [
             ("status", self.status.as_str()),
             ("office", self.office.as_str()),
             ("priority", self.priority.as_str()),
             ("overdue", self.overdue.as_str()),
             ("from", self.from.as_str()),
             ("to", self.to.as_str()),
-        ];
-        list_link("/samples", &filters, after.map(sample::Cursor::encode))
+        ]
     }
 }
 
@@ -86,9 +86,7 @@ struct ListPage {
     statuses: &'static [SampleStatus],
     priorities: &'static [Priority],
     today: chrono::NaiveDate,
-    next: Option<String>,
-    newest: String,
-    first_page: bool,
+    pager: Pager,
 }
 
 fn today(ctx: &Ctx) -> chrono::NaiveDate {
@@ -140,8 +138,7 @@ async fn list(
             Ok((rows, next, seizure::offices(conn)?))
         })
         .await?;
-    let next = next.map(|c| query.link(Some(&c)));
-    let newest = query.link(None);
+    let pager = Pager::new("/samples", &query.filters(), first_page, next.as_ref());
     let code = status_for(&errors);
     render_status(
         &ListPage {
@@ -153,9 +150,7 @@ async fn list(
             statuses: SampleStatus::ALL,
             priorities: Priority::ALL,
             today,
-            next,
-            newest,
-            first_page,
+            pager,
         },
         code,
     )

@@ -14,7 +14,7 @@ use crate::seizure::{self, RiskChannel, Seizure, SeizureFilter, SeizureInput};
 use crate::user::Role;
 use crate::validation::{date_range, local_input_value, FieldErrors};
 use crate::web::context::Ctx;
-use crate::web::forms::{list_link, Pairs};
+use crate::web::forms::{Pager, Pairs};
 use crate::web::session::{self, CsrfForm};
 use crate::web::{done, invalid, render_status, see_other, AppState, Submitted};
 
@@ -196,14 +196,14 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    fn link(&self, after: Option<&seizure::Cursor>) -> String {
-        let filters = [
+    /// The filters as they travel in the pager's links.
+    fn filters(&self) -> [(&'static str, &str); 4] {
+        [
             ("office", self.office.as_str()),
             ("channel", self.channel.as_str()),
             ("from", self.from.as_str()),
             ("to", self.to.as_str()),
-        ];
-        list_link("/seizures", &filters, after.map(seizure::Cursor::encode))
+        ]
     }
 }
 
@@ -216,9 +216,7 @@ struct ListPage {
     seizures: Vec<Seizure>,
     offices: Vec<String>,
     channels: &'static [RiskChannel],
-    next: Option<String>,
-    newest: String,
-    first_page: bool,
+    pager: Pager,
 }
 
 async fn list(
@@ -256,8 +254,7 @@ async fn list(
             Ok((rows, next, seizure::offices(conn)?))
         })
         .await?;
-    let next = next.map(|c| query.link(Some(&c)));
-    let newest = query.link(None);
+    let pager = Pager::new("/seizures", &query.filters(), first_page, next.as_ref());
     let status = crate::web::status_for(&errors);
     render_status(
         &ListPage {
@@ -267,9 +264,7 @@ async fn list(
             seizures,
             offices,
             channels: RiskChannel::ALL,
-            next,
-            newest,
-            first_page,
+            pager,
         },
         status,
     )
