@@ -207,6 +207,25 @@ pub fn migrate(conn: &mut DbConn) -> Result<Vec<String>, DbSetupError> {
     }
 }
 
+/// Reverts every applied migration, newest first (each `down.sql`); returns their names. For
+/// checking that every migration can be undone, not for a database that holds evidence.
+pub fn revert_all(conn: &mut DbConn) -> Result<Vec<String>, DbSetupError> {
+    let err = |e: Box<dyn std::error::Error + Send + Sync>| DbSetupError::Migrate(e.to_string());
+    let names = |reverted: Vec<diesel::migration::MigrationVersion<'_>>| {
+        reverted.iter().map(|v| v.to_string()).collect::<Vec<_>>()
+    };
+    match conn {
+        DbConn::Sqlite(c) => c
+            .revert_all_migrations(SQLITE_MIGRATIONS)
+            .map(names)
+            .map_err(err),
+        DbConn::Postgres(c) => c
+            .revert_all_migrations(POSTGRES_MIGRATIONS)
+            .map(names)
+            .map_err(err),
+    }
+}
+
 /// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (so the write lock is taken
 /// up front and concurrent writers wait on busy_timeout instead of failing mid-way), a plain
 /// transaction on PostgreSQL. Nested calls become savepoints.

@@ -203,16 +203,47 @@ async fn forms_without_the_session_csrf_token_are_refused() {
 async fn a_post_from_another_origin_is_refused() {
     let app = TestApp::with_admin();
     let mut c = app.client().await;
-    c.get("/login").await;
+    c.login(ADMIN.0, ADMIN.1).await;
+    c.get("/admin/users/new").await;
+    // A signed-in session and a valid token: only the Origin check can refuse this.
     let token = c.csrf.clone();
-    let req = actix_web::test::TestRequest::post()
-        .uri("/login")
-        .insert_header(("Origin", "https://evil.example"))
-        .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
-        .set_payload(format!("csrf_token={token}&username=admin&password=x"));
-    let app_service = actix_web::test::init_service(lims::web::build_app(app.state.clone())).await;
-    let res = actix_web::test::call_service(&app_service, req.to_request()).await;
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let form = |name: &'static str| {
+        [
+            ("csrf_token", token.clone()),
+            ("username", name.to_string()),
+            ("full_name", "Nueva Persona".to_string()),
+            ("role", "technician".to_string()),
+            ("password", "una-clave-larga".to_string()),
+            ("password_confirm", "una-clave-larga".to_string()),
+        ]
+    };
+    let foreign = form("forastero");
+    let refused = c
+        .post_with_headers(
+            "/admin/users",
+            &borrowed(&foreign),
+            &[("Origin", "https://evil.example")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(
+        lims::user::find_by_username(&mut app.db.conn(), "forastero")
+            .unwrap()
+            .is_none()
+    );
+    // The very same form from the app's own origin goes through.
+    let own = form("vecina");
+    let accepted = c
+        .post_with_headers(
+            "/admin/users",
+            &borrowed(&own),
+            &[("Origin", "http://localhost:8080")],
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::SEE_OTHER, "{}", accepted.body);
+    assert!(lims::user::find_by_username(&mut app.db.conn(), "vecina")
+        .unwrap()
+        .is_some());
 }
 
 #[actix_web::test]
@@ -352,4 +383,11 @@ async fn healthz_answers_503_when_the_database_is_unreachable() {
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body = actix_web::test::read_body(res).await;
     assert!(String::from_utf8_lossy(&body).contains("unreachable"));
+}
+
+/// A form of owned values as the `(name, value)` pairs the client posts.
+fn borrowed<'a, const N: usize>(
+    form: &'a [(&'static str, String); N],
+) -> [(&'static str, &'a str); N] {
+    form.each_ref().map(|(k, v)| (*k, v.as_str()))
 }

@@ -286,14 +286,24 @@ where
 
     /// Posts exactly these fields (no CSRF token added).
     pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        self.post_with_headers(path, fields, &[]).await
+    }
+
+    /// Posts exactly these fields with extra request headers (e.g. an `Origin`).
+    pub async fn post_with_headers(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Page {
         let body = serde_urlencoded::to_string(fields).unwrap();
-        self.send(
-            test::TestRequest::post()
-                .uri(path)
-                .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
-                .set_payload(body),
-        )
-        .await
+        let mut req = test::TestRequest::post()
+            .uri(path)
+            .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"));
+        for (name, value) in headers {
+            req = req.insert_header((*name, *value));
+        }
+        self.send(req.set_payload(body)).await
     }
 
     pub async fn login(&mut self, username: &str, password: &str) -> Page {

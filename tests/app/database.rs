@@ -142,25 +142,30 @@ fn unique_constraints_hold() {
          VALUES ('sz2', 'ACTA-2026-0001', 'Tacna', {t}, 'x', 'y', 'z', 'red', '{}', {t}, {t})",
         user.id
     );
-    assert!(
-        exec(&mut conn, &dup_seizure).is_err(),
-        "seizure reference unique"
-    );
+    assert_unique_violation(exec(&mut conn, &dup_seizure), "seizure reference");
     let dup_lab_code = format!(
         "INSERT INTO samples (id, seizure_id, lab_code, kind, description, priority, status,
             registered_by, created_at, updated_at)
          VALUES ('sm2', 'sz1', 'LAB-2026-000001', 'sample', 'x', 'routine', 'registered', '{}', {t}, {t})",
         user.id
     );
-    assert!(exec(&mut conn, &dup_lab_code).is_err(), "lab code unique");
+    assert_unique_violation(exec(&mut conn, &dup_lab_code), "lab code");
     let dup_chain = format!(
         "INSERT INTO custody_events (id, sample_id, seq, kind, occurred_at, recorded_at, recorded_by,
             prev_hash, hash) VALUES ('ce2', 'sm1', 1, 'opened', {t}, {t}, '{}', 'abc', 'def')",
         user.id
     );
+    assert_unique_violation(exec(&mut conn, &dup_chain), "position in a chain");
+}
+
+/// The statement failed because of a unique index, not for any other reason.
+#[track_caller]
+fn assert_unique_violation(result: Result<(), String>, what: &str) {
+    let err = result.expect_err(what);
     assert!(
-        exec(&mut conn, &dup_chain).is_err(),
-        "one event per position in a chain"
+        err.contains("UNIQUE constraint failed")
+            || err.contains("duplicate key value violates unique constraint"),
+        "{what}: {err}"
     );
 }
 

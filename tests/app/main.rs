@@ -12,5 +12,6 @@ mod database;
 mod demo;
 mod i18n;
 mod locations;
+mod schema;
 mod tariff;
 mod users;
