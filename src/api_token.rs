@@ -9,11 +9,21 @@ use crate::audit::{self, Actor};
 use crate::db::schema::api_tokens;
 use crate::db::{now, write_tx, DbConn};
 use crate::error::AppError;
-use crate::ids::ApiTokenId;
+use crate::ids::{ApiTokenId, UserId};
 use crate::user::User;
 
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = api_tokens)]
+struct NewToken<'a> {
+    id: &'a ApiTokenId,
+    user_id: &'a UserId,
+    token_hash: String,
+    label: Option<&'a str>,
+    created_at: chrono::NaiveDateTime,
 }
 
 /// Makes a new token for `user` and returns it in clear text.
@@ -35,13 +45,13 @@ pub fn create(
     write_tx(conn, |conn| {
         let id = ApiTokenId::new_v7();
         diesel::insert_into(api_tokens::table)
-            .values((
-                api_tokens::id.eq(&id),
-                api_tokens::user_id.eq(&user.id),
-                api_tokens::token_hash.eq(token_hash(&token)),
-                api_tokens::label.eq(label),
-                api_tokens::created_at.eq(now()),
-            ))
+            .values(NewToken {
+                id: &id,
+                user_id: &user.id,
+                token_hash: token_hash(&token),
+                label,
+                created_at: now(),
+            })
             .execute(conn)?;
         audit::record(
             conn,

@@ -8,11 +8,18 @@ use diesel::prelude::*;
 use crate::db::schema::counters;
 use crate::db::DbConn;
 
+#[derive(Insertable)]
+#[diesel(table_name = counters)]
+struct Counter<'a> {
+    name: &'a str,
+    value: i64,
+}
+
 /// Reserves `n` consecutive values of the sequence `name` and returns the last of them
 /// (the block is `last - n + 1 ..= last`). A new sequence starts at 1.
 pub fn reserve(conn: &mut DbConn, name: &str, n: i64) -> QueryResult<i64> {
     let insert = diesel::insert_into(counters::table)
-        .values((counters::name.eq(name), counters::value.eq(n)))
+        .values(Counter { name, value: n })
         .on_conflict(counters::name)
         .do_update()
         .set(counters::value.eq(counters::value + n))

@@ -347,11 +347,17 @@ pub fn offices(conn: &mut DbConn) -> QueryResult<Vec<String>> {
 
 /// Adds an office to the list of offices in use (nothing if it is there already).
 fn remember_office(conn: &mut DbConn, name: &str) -> QueryResult<()> {
+    #[derive(Insertable)]
+    #[diesel(table_name = customs_offices)]
+    struct Office<'a> {
+        name: &'a str,
+        created_at: NaiveDateTime,
+    }
     let insert = diesel::insert_into(customs_offices::table)
-        .values((
-            customs_offices::name.eq(name),
-            customs_offices::created_at.eq(now()),
-        ))
+        .values(Office {
+            name,
+            created_at: now(),
+        })
         .on_conflict(customs_offices::name)
         .do_nothing();
     // Upserts are backend-specific in diesel's MultiConnection: run on the inner connection.

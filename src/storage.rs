@@ -11,94 +11,53 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Actor};
 use crate::db::schema::storage_locations;
-use crate::db::{now, write_tx, DbConn};
+use crate::db::{now, text_enum, write_tx, DbConn};
 use crate::error::AppError;
 use crate::ids::StorageLocationId;
 use crate::validation::{opt, FieldErrors};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LocationKind {
-    Building,
-    Room,
-    Fridge,
-    Freezer,
-    Cabinet,
-    Shelf,
-    Safe,
-}
+text_enum!(
+    LocationKind {
+        Building => "building",
+        Room => "room",
+        Fridge => "fridge",
+        Freezer => "freezer",
+        Cabinet => "cabinet",
+        Shelf => "shelf",
+        Safe => "safe",
+    }
+);
 
 impl LocationKind {
-    pub const ALL: [LocationKind; 7] = [
-        LocationKind::Building,
-        LocationKind::Room,
-        LocationKind::Fridge,
-        LocationKind::Freezer,
-        LocationKind::Cabinet,
-        LocationKind::Shelf,
-        LocationKind::Safe,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LocationKind::Building => "building",
-            LocationKind::Room => "room",
-            LocationKind::Fridge => "fridge",
-            LocationKind::Freezer => "freezer",
-            LocationKind::Cabinet => "cabinet",
-            LocationKind::Shelf => "shelf",
-            LocationKind::Safe => "safe",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<LocationKind> {
-        LocationKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == text.trim())
-    }
-
     /// i18n key of the kind's name.
-    pub fn label_key(self) -> &'static str {
-        match self {
-            LocationKind::Building => "locations.kinds.building",
-            LocationKind::Room => "locations.kinds.room",
-            LocationKind::Fridge => "locations.kinds.fridge",
-            LocationKind::Freezer => "locations.kinds.freezer",
-            LocationKind::Cabinet => "locations.kinds.cabinet",
-            LocationKind::Shelf => "locations.kinds.shelf",
-            LocationKind::Safe => "locations.kinds.safe",
-        }
+    pub fn label_key(self) -> String {
+        format!("locations.kinds.{}", self.as_str())
     }
-}
-
-/// i18n key of a stored kind; text that is no known kind (only possible by editing the
-/// database) still gets a name.
-fn kind_key(kind: &str) -> &'static str {
-    LocationKind::parse(kind).map_or("locations.kinds.other", LocationKind::label_key)
 }
 
 #[derive(Queryable, Selectable, Identifiable, Debug, Clone)]
-#[diesel(table_name = storage_locations)]
+#[diesel(table_name = storage_locations, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct StorageLocation {
     pub id: StorageLocationId,
     pub parent_id: Option<StorageLocationId>,
     pub code: String,
     pub name: String,
-    pub kind: String,
+    pub kind: LocationKind,
     pub active: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
 
 impl StorageLocation {
-    pub fn kind_key(&self) -> &'static str {
-        kind_key(&self.kind)
+    pub fn kind_key(&self) -> String {
+        self.kind.label_key()
     }
 
     fn snapshot(&self) -> LocationSnapshot<'_> {
         LocationSnapshot {
             code: &self.code,
             name: &self.name,
-            kind: &self.kind,
+            kind: self.kind.as_str(),
             parent_id: self.parent_id.as_ref().map(StorageLocationId::as_str),
             active: self.active,
         }
@@ -122,7 +81,7 @@ struct NewLocationRow<'a> {
     parent_id: Option<StorageLocationId>,
     code: &'a str,
     name: &'a str,
-    kind: &'a str,
+    kind: LocationKind,
     active: bool,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
@@ -135,7 +94,7 @@ pub struct LocationView {
     pub parent_id: Option<StorageLocationId>,
     pub code: String,
     pub name: String,
-    pub kind: String,
+    pub kind: LocationKind,
     /// Its own flag.
     pub active: bool,
     /// Active and inside active locations only: where a sample can be put.
@@ -149,8 +108,8 @@ pub struct LocationView {
 }
 
 impl LocationView {
-    pub fn kind_key(&self) -> &'static str {
-        kind_key(&self.kind)
+    pub fn kind_key(&self) -> String {
+        self.kind.label_key()
     }
 }
 
@@ -272,7 +231,7 @@ pub fn list(conn: &mut DbConn) -> QueryResult<Vec<LocationView>> {
                 parent_id: row.parent_id.clone(),
                 code: row.code.clone(),
                 name: row.name.clone(),
-                kind: row.kind.clone(),
+                kind: row.kind,
                 active: row.active,
                 usable: chain.iter().all(|r| r.active),
                 depth: chain.len() - 1,
@@ -343,7 +302,7 @@ pub fn create(
                 parent_id,
                 code: &code,
                 name: input.name.trim(),
-                kind: kind.as_str(),
+                kind,
                 active: true,
                 created_at: t,
                 updated_at: t,
@@ -391,7 +350,7 @@ pub fn update(
         diesel::update(storage_locations::table.find(id))
             .set((
                 storage_locations::name.eq(input.name.trim()),
-                storage_locations::kind.eq(kind.as_str()),
+                storage_locations::kind.eq(kind),
                 storage_locations::parent_id.eq(&parent_id),
                 storage_locations::active.eq(input.active.is_some()),
                 storage_locations::updated_at.eq(now()),

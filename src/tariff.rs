@@ -28,7 +28,7 @@ const ROOT: &str = "TOTAL";
 const CHUNK: usize = 500;
 
 #[derive(Queryable, Selectable, Debug, Clone, PartialEq, Eq, Serialize)]
-#[diesel(table_name = tariff_lines)]
+#[diesel(table_name = tariff_lines, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct TariffLine {
     pub hs_code: String,
     pub section: Option<String>,

@@ -31,7 +31,7 @@ struct ListPage {
     locations: Vec<LocationView>,
     form: NewLocationInput,
     errors: FieldErrors,
-    kinds: [LocationKind; 7],
+    kinds: &'static [LocationKind],
     parents: Vec<(StorageLocationId, String)>,
 }
 
@@ -105,7 +105,7 @@ struct EditPage {
     path: String,
     form: LocationChangeInput,
     errors: FieldErrors,
-    kinds: [LocationKind; 7],
+    kinds: &'static [LocationKind],
     parents: Vec<(StorageLocationId, String)>,
 }
 
@@ -139,7 +139,7 @@ impl EditPage {
             .collect();
         let form = form.unwrap_or_else(|| LocationChangeInput {
             name: location.name.clone(),
-            kind: location.kind.clone(),
+            kind: location.kind.as_str().to_string(),
             parent_id: location
                 .parent_id
                 .as_ref()

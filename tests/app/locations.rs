@@ -130,7 +130,7 @@ async fn admin_builds_the_tree_and_edits_it() {
         .assert_contains("Ubicación EDA-S2-REF1 guardada.");
     let moved = storage::find(&mut app.db.conn(), &ref1).unwrap().unwrap();
     assert_eq!(moved.name, "Congelador de reactivos");
-    assert_eq!(moved.kind, "freezer");
+    assert_eq!(moved.kind, lims::storage::LocationKind::Freezer);
     assert_eq!(moved.parent_id.as_ref(), Some(&edb));
     assert_eq!(moved.code, "EDA-S2-REF1", "the code stays");
 
