@@ -12,5 +12,7 @@ mod database;
 mod demo;
 mod i18n;
 mod locations;
+mod requests;
+mod sessions;
 mod tariff;
 mod users;
