@@ -17,6 +17,8 @@ pub struct Config {
     pub cookie_secure: bool,
     pub session_idle: Duration,
     pub timezone: chrono_tz::Tz,
+    /// Proxies whose forwarded client address is believed (`LIMS_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +91,10 @@ impl Config {
                 "LIMS_TIMEZONE {tz_name:?} is not an IANA time zone such as America/Lima or America/La_Paz"
             ))
         })?;
+        let trusted_proxies = match env("LIMS_TRUSTED_PROXIES") {
+            Some(list) => parse_networks(&list)?,
+            None => Vec::new(),
+        };
         Ok(Config {
             database_url,
             bind,
@@ -98,8 +104,26 @@ impl Config {
             cookie_secure,
             session_idle: Duration::from_secs(idle_min * 60),
             timezone,
+            trusted_proxies,
         })
     }
+}
+
+/// Comma-separated CIDRs (`10.0.0.0/8, 2001:db8::/32`); a bare address is one host.
+pub fn parse_networks(list: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    ConfigError::Invalid(format!(
+                        "LIMS_TRUSTED_PROXIES: {item:?} is not an address or CIDR such as 10.0.0.0/8"
+                    ))
+                })
+        })
+        .collect()
 }
 
 /// Accepts base64 of at least 64 bytes as is; any other text of at least 32 characters is
@@ -152,4 +176,19 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trusted_proxies_are_cidrs_or_addresses() {
+        let nets = parse_networks(" 10.0.0.0/8, 192.168.1.5 ,2001:db8::/32,").unwrap();
+        assert_eq!(nets.len(), 3);
+        assert!(nets[1].contains(&"192.168.1.5".parse::<std::net::IpAddr>().unwrap()));
+        assert!(parse_networks("10.0.0.0/33").is_err());
+        assert!(parse_networks("proxy.example").is_err());
+        assert!(parse_networks("").unwrap().is_empty());
+    }
 }

@@ -23,6 +23,13 @@ pub enum AppError {
     Pool(#[from] r2d2::Error),
     #[error("internal error: {0}")]
     Internal(String),
+    /// A request body over the size limit.
+    #[error("request body too large")]
+    TooLarge,
+    /// The database failed where the request cannot go on without it (e.g. checking the
+    /// session): the answer is "try again", never a sign-out.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl AppError {

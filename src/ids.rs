@@ -61,6 +61,7 @@ id_type!(
     SampleId,
     CustodyEventId,
     StorageLocationId,
+    SessionId,
 );
 
 #[cfg(test)]

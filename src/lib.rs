@@ -18,6 +18,7 @@ pub mod i18n;
 pub mod ids;
 pub mod keyset;
 pub mod label;
+pub mod logging;
 pub mod sample;
 pub mod search;
 pub mod seizure;

@@ -178,6 +178,8 @@ pub fn build_pool(url: &DbUrl) -> Result<Pool, DbSetupError> {
         // Open connections as requests need them rather than all of them up front.
         .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(10))
+        // No `SELECT 1` per check-out: `has_broken` still drops a connection that failed.
+        .test_on_check_out(false)
         .build(manager)
         .map_err(|e| DbSetupError::Connect(e.to_string()))
 }

@@ -394,8 +394,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        token_hash -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        idle_expires_at -> Timestamp,
+        user_agent -> Nullable<Text>,
+        remote_addr -> Nullable<Text>,
+        ended_at -> Nullable<Timestamp>,
+        ended_reason -> Nullable<Text>,
+        ended_by -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     customs_offices,
+    sessions,
     users,
     login_attempts,
     api_tokens,

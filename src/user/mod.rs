@@ -1,6 +1,7 @@
 //! User accounts: roles, creation, changes by an admin, own password and language.
 
 pub mod password;
+pub mod session;
 pub mod throttle;
 
 use chrono::NaiveDateTime;
@@ -215,14 +216,9 @@ pub fn list(conn: &mut DbConn) -> QueryResult<Vec<User>> {
         .load(conn)
 }
 
-/// Creates an account. `first_admin` is the first-run setup: it only succeeds while there is
-/// no user at all, checked in the same transaction, so two browsers cannot both create one.
-pub fn create(
-    conn: &mut DbConn,
-    actor: &Actor,
-    input: &NewUserInput,
-    first_admin: bool,
-) -> Result<User, AppError> {
+/// The checks of a new account that need no database, made before its password is hashed;
+/// the role it gets.
+pub fn check_new(input: &NewUserInput, first_admin: bool) -> Result<Role, AppError> {
     let username = normalize_username(&input.username);
     let mut errors = FieldErrors::default();
     check_username(&username, &mut errors);
@@ -243,8 +239,21 @@ pub fn create(
         &mut errors,
     );
     errors.into_result()?;
-    let role = role.unwrap_or(Role::Enforcement);
-    let hash = password::hash(&input.password)?;
+    Ok(role.unwrap_or(Role::Enforcement))
+}
+
+/// Creates an account whose password `hash` the caller computed (off the connection pool)
+/// after `check_new`. `first_admin` is the first-run setup: it only succeeds while there is
+/// no user at all, checked in the same transaction, so two browsers cannot both create one.
+pub fn create(
+    conn: &mut DbConn,
+    actor: &Actor,
+    input: &NewUserInput,
+    first_admin: bool,
+    hash: &str,
+) -> Result<User, AppError> {
+    let role = check_new(input, first_admin)?;
+    let username = normalize_username(&input.username);
     write_tx(conn, |conn| {
         if first_admin {
             // Two setup forms sent at once must not both create an admin: PostgreSQL needs an
@@ -272,7 +281,7 @@ pub fn create(
                 full_name: input.full_name.trim(),
                 email: email.as_deref(),
                 role: role.as_str(),
-                password_hash: &hash,
+                password_hash: hash,
                 language: None,
                 active: true,
                 password_changed_at: t,
@@ -357,6 +366,14 @@ pub fn update(
             ))
             .execute(conn)?;
         let after = find(conn, id)?;
+        if before.active && !after.active {
+            session::end_all(
+                conn,
+                id,
+                session::EndReason::Deactivated,
+                actor.user_id.as_ref(),
+            )?;
+        }
         audit::record(
             conn,
             actor,
@@ -378,13 +395,9 @@ pub struct PasswordResetInput {
     pub new_password_confirm: String,
 }
 
-/// An admin sets a new password; the user's open sessions end (see `password_changed_at`).
-pub fn reset_password(
-    conn: &mut DbConn,
-    actor: &Actor,
-    id: &UserId,
-    input: &PasswordResetInput,
-) -> Result<(), AppError> {
+/// Checks the new password an admin typed and hashes it. CPU-heavy (argon2): run it off the
+/// connection pool, then store with `reset_password`.
+pub fn prepare_reset(input: &PasswordResetInput) -> Result<String, AppError> {
     let mut errors = FieldErrors::default();
     check_new_password(
         &input.new_password,
@@ -393,10 +406,25 @@ pub fn reset_password(
         &mut errors,
     );
     errors.into_result()?;
-    let hash = password::hash(&input.new_password)?;
+    password::hash(&input.new_password)
+}
+
+/// An admin sets a new password (hashed by `prepare_reset`); the user's open sessions end.
+pub fn reset_password(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: &UserId,
+    hash: &str,
+) -> Result<User, AppError> {
     write_tx(conn, |conn| {
         let user = find(conn, id)?;
-        store_password(conn, id, &hash)?;
+        store_password(conn, id, hash)?;
+        session::end_all(
+            conn,
+            id,
+            session::EndReason::PasswordReset,
+            actor.user_id.as_ref(),
+        )?;
         audit::record(
             conn,
             actor,
@@ -406,7 +434,7 @@ pub fn reset_password(
             None::<&()>,
             Some(&user.snapshot()),
         )?;
-        Ok(())
+        Ok(user)
     })
 }
 
@@ -420,14 +448,15 @@ pub struct OwnPasswordInput {
     pub new_password_confirm: String,
 }
 
-pub fn change_own_password(
-    conn: &mut DbConn,
-    user: &User,
-    remote_addr: Option<String>,
+/// Checks a user's own password change against their `current_hash` and hashes the new
+/// password. CPU-heavy (argon2): run it off the connection pool, then store with
+/// `change_own_password`.
+pub fn prepare_own_password(
+    current_hash: &str,
     input: &OwnPasswordInput,
-) -> Result<(), AppError> {
+) -> Result<String, AppError> {
     let mut errors = FieldErrors::default();
-    if !password::verify(&input.current_password, &user.password_hash) {
+    if !password::verify(&input.current_password, current_hash) {
         errors.add("current_password", "validation.current_password_wrong");
     }
     check_new_password(
@@ -437,19 +466,37 @@ pub fn change_own_password(
         &mut errors,
     );
     errors.into_result()?;
-    let hash = password::hash(&input.new_password)?;
+    password::hash(&input.new_password)
+}
+
+/// Stores a user's new password (hashed by `prepare_own_password`): every session of theirs
+/// ends and the one they are using continues as a new session, whose token is returned.
+pub fn change_own_password(
+    conn: &mut DbConn,
+    user: &User,
+    client: &session::ClientInfo,
+    idle: std::time::Duration,
+    hash: &str,
+) -> Result<session::Started, AppError> {
     write_tx(conn, |conn| {
-        store_password(conn, &user.id, &hash)?;
+        store_password(conn, &user.id, hash)?;
+        session::end_all(
+            conn,
+            &user.id,
+            session::EndReason::PasswordChanged,
+            Some(&user.id),
+        )?;
+        let started = session::start(conn, user, client, idle)?;
         audit::record(
             conn,
-            &user.actor(remote_addr),
+            &user.actor(client.remote_addr.clone()),
             "change_own_password",
             "user",
             Some(user.id.as_str()),
             None::<&()>,
             Some(&user.snapshot()),
         )?;
-        Ok(())
+        Ok(started)
     })
 }
 
@@ -505,5 +552,7 @@ pub fn create_from_cli(
         password: password.to_string(),
         password_confirm: password.to_string(),
     };
-    create(conn, &Actor::command_line(), &input, false)
+    check_new(&input, false)?;
+    let hash = password::hash(password)?;
+    create(conn, &Actor::command_line(), &input, false, &hash)
 }

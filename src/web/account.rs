@@ -42,22 +42,20 @@ async fn change_password(
     CsrfForm(form): CsrfForm<OwnPasswordInput>,
 ) -> Result<HttpResponse, AppError> {
     let me = ctx.user()?;
-    let remote = ctx.remote_addr.clone();
-    let user = me.clone();
-    match state
-        .db(move |conn| {
-            user::change_own_password(conn, &user, remote, &form)?;
-            Ok(user::find(conn, &user.id)?)
-        })
-        .await
-    {
-        Ok(updated) => {
-            // The password change ends other sessions; this one continues with the new stamp.
-            session::sign_in(
-                &session,
-                &updated.id,
-                updated.password_changed_at.and_utc().timestamp(),
-            )?;
+    let (client, idle) = (ctx.client_info(), state.config.session_idle);
+    let changed = async {
+        let current_hash = me.password_hash.clone();
+        let hash = state
+            .cpu(move || user::prepare_own_password(&current_hash, &form))
+            .await?;
+        state
+            .db(move |conn| user::change_own_password(conn, &me, &client, idle, &hash))
+            .await
+    };
+    match changed.await {
+        Ok(started) => {
+            // Every session of the account ended; this browser goes on in a new one.
+            session::sign_in(&session, &started.token)?;
             session::push_flash(&session, "ok", ctx.t("account.password_changed"));
             Ok(see_other("/account"))
         }

@@ -1,18 +1,20 @@
 //! First-run setup, sign-in, sign-out and the language switch.
 
 use actix_session::Session;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::{self, LoginOutcome};
+use crate::auth::{self, LoginOutcome, LoginStart};
 use crate::error::AppError;
 use crate::i18n::Lang;
-use crate::user::{self, NewUserInput};
+use crate::user::session as user_session;
+use crate::user::{self, password, NewUserInput};
 use crate::validation::FieldErrors;
 use crate::web::context::Ctx;
-use crate::web::session::{self, CsrfForm};
+use crate::web::session::{self, CsrfForm, NoFields};
 use crate::web::{render, render_status, see_other, AppState};
 
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -57,18 +59,22 @@ async fn setup_submit(
         username: form.username.clone(),
         remote_addr: ctx.remote_addr.clone(),
     };
-    let input = form.clone();
-    match state
-        .db(move |conn| user::create(conn, &actor, &input, true))
-        .await
-    {
-        Ok(admin) => {
+    let (input, client, idle) = (form.clone(), ctx.client_info(), state.config.session_idle);
+    let created = async {
+        user::check_new(&input, true)?;
+        let password = input.password.clone();
+        let hash = state.cpu(move || password::hash(&password)).await?;
+        state
+            .db(move |conn| {
+                let admin = user::create(conn, &actor, &input, true, &hash)?;
+                Ok(user_session::start(conn, &admin, &client, idle)?)
+            })
+            .await
+    };
+    match created.await {
+        Ok(started) => {
             session::set_lang(&session, ctx.lang);
-            session::sign_in(
-                &session,
-                &admin.id,
-                admin.password_changed_at.and_utc().timestamp(),
-            )?;
+            session::sign_in(&session, &started.token)?;
             session::push_flash(&session, "ok", ctx.t("setup.done"));
             Ok(see_other("/"))
         }
@@ -131,30 +137,30 @@ async fn login_submit(
     if form.password.is_empty() {
         errors.add("password", "validation.required");
     }
+    let mut retry_after = None;
     let (status, problem) = if !errors.is_empty() {
         (StatusCode::BAD_REQUEST, None)
     } else {
-        let username = form.username.clone();
-        let remote = ctx.remote_addr.clone();
-        let outcome = state
-            .db(move |conn| auth::login(conn, &username, &form.password, remote))
-            .await?;
-        match outcome {
-            LoginOutcome::Success(u) => {
-                session::sign_in(&session, &u.id, u.password_changed_at.and_utc().timestamp())?;
+        match attempt_login(&ctx, &state, &form).await? {
+            LoginOutcome::Success(_, started) => {
+                session::sign_in(&session, &started.token)?;
                 return Ok(see_other("/"));
             }
             LoginOutcome::Invalid => (
                 StatusCode::UNAUTHORIZED,
                 Some(ctx.t("auth.invalid_credentials")),
             ),
-            LoginOutcome::Locked { minutes } => (
-                StatusCode::TOO_MANY_REQUESTS,
-                Some(ctx.tf("auth.locked", &[("minutes", &minutes.to_string())])),
-            ),
+            LoginOutcome::Locked { seconds } => {
+                retry_after = Some(seconds);
+                let minutes = auth::minutes(seconds).to_string();
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Some(ctx.tf("auth.locked", &[("minutes", &minutes)])),
+                )
+            }
         }
     };
-    render_status(
+    let mut res = render_status(
         &LoginPage {
             ctx,
             username: form.username.trim().to_string(),
@@ -162,22 +168,47 @@ async fn login_submit(
             problem,
         },
         status,
-    )
+    )?;
+    if let Some(seconds) = retry_after {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    Ok(res)
 }
 
-#[derive(Deserialize)]
-struct Empty {}
+/// Records the attempt, checks the password with no pooled connection held, then finishes
+/// (see `auth::begin_login`).
+async fn attempt_login(
+    ctx: &Ctx,
+    state: &web::Data<AppState>,
+    form: &LoginForm,
+) -> Result<LoginOutcome, AppError> {
+    let (username, remote) = (form.username.clone(), ctx.remote_addr.clone());
+    let pending = match state
+        .db(move |conn| auth::begin_login(conn, &username, remote))
+        .await?
+    {
+        LoginStart::Locked { seconds } => return Ok(LoginOutcome::Locked { seconds }),
+        LoginStart::Check(pending) => pending,
+    };
+    let password = form.password.clone();
+    let checked = state.cpu(move || Ok(pending.check(&password))).await?;
+    let (client, idle) = (ctx.client_info(), state.config.session_idle);
+    state
+        .db(move |conn| auth::finish_login(conn, checked, &client, idle))
+        .await
+}
 
 async fn logout(
     ctx: Ctx,
     state: web::Data<AppState>,
     session: Session,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    if let Some(user) = ctx.user.clone() {
+    if let (Some(user), Some(id)) = (ctx.user.clone(), ctx.session_id.clone()) {
         let remote = ctx.remote_addr.clone();
         state
-            .db(move |conn| Ok(auth::logout(conn, &user, remote)?))
+            .db(move |conn| Ok(auth::logout(conn, &user, &id, remote)?))
             .await?;
     }
     session::sign_out(&session);

@@ -12,13 +12,28 @@ use std::future::{ready, Ready};
 use crate::access::{self, Permission};
 use crate::error::AppError;
 use crate::i18n::{self, Lang};
+use crate::ids::SessionId;
+use crate::user::session::ClientInfo;
 use crate::user::{Role, User};
+use crate::web::middleware::RequestInfo;
 use crate::web::session::{self, Flash};
 use crate::web::AppState;
 
 /// The signed-in user of this request, put into the request by `middleware::auth`.
 #[derive(Clone)]
 pub struct CurrentUser(pub Arc<User>);
+
+/// The database session of this request, put into the request by `middleware::auth`.
+#[derive(Clone)]
+pub struct CurrentSession(pub SessionId);
+
+/// The client address of the request (see `client_addr`), as text for the records.
+pub fn client_addr(req: &HttpRequest) -> Option<String> {
+    req.extensions()
+        .get::<RequestInfo>()
+        .and_then(|i| i.client)
+        .map(|ip| ip.to_string())
+}
 
 pub struct Ctx {
     pub lang: Lang,
@@ -28,17 +43,13 @@ pub struct Ctx {
     pub flash: Vec<Flash>,
     pub path: String,
     pub remote_addr: Option<String>,
+    pub user_agent: Option<String>,
+    pub session_id: Option<SessionId>,
 }
 
 impl Ctx {
     pub fn from_request(req: &HttpRequest) -> Ctx {
         let session = req.get_session();
-        let lang = req.extensions().get::<Lang>().copied().unwrap_or_default();
-        let user = req.extensions().get::<CurrentUser>().map(|u| u.0.clone());
-        let tz = req
-            .app_data::<web::Data<AppState>>()
-            .map(|s| s.config.timezone)
-            .unwrap_or(chrono_tz::America::Lima);
         // Flash messages are shown by the next page rendered, not consumed by POSTs.
         let flash = if req.method() == actix_web::http::Method::GET {
             session::take_flash(&session)
@@ -46,16 +57,47 @@ impl Ctx {
             Vec::new()
         };
         Ctx {
-            lang,
-            tz,
-            user,
+            user: req.extensions().get::<CurrentUser>().map(|u| u.0.clone()),
             csrf: session::csrf_token(&session),
             flash,
-            path: req.path().to_string(),
-            remote_addr: req
-                .connection_info()
-                .realip_remote_addr()
+            remote_addr: client_addr(req),
+            user_agent: req
+                .headers()
+                .get(actix_web::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
+            session_id: req
+                .extensions()
+                .get::<CurrentSession>()
+                .map(|s| s.0.clone()),
+            ..Ctx::minimal(req)
+        }
+    }
+
+    /// For error pages: language and path only. No user name, no CSRF token, no flash
+    /// messages, and the session cookie is left untouched.
+    pub fn minimal(req: &HttpRequest) -> Ctx {
+        Ctx {
+            lang: req.extensions().get::<Lang>().copied().unwrap_or_default(),
+            tz: req
+                .app_data::<web::Data<AppState>>()
+                .map(|s| s.config.timezone)
+                .unwrap_or(chrono_tz::America::Lima),
+            user: None,
+            csrf: String::new(),
+            flash: Vec::new(),
+            path: req.path().to_string(),
+            remote_addr: None,
+            user_agent: None,
+            session_id: None,
+        }
+    }
+
+    /// Where a session started by this request is used from.
+    pub fn client_info(&self) -> ClientInfo {
+        ClientInfo {
+            remote_addr: self.remote_addr.clone(),
+            user_agent: self.user_agent.clone(),
         }
     }
 

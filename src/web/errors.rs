@@ -5,11 +5,12 @@ use actix_web::body::BoxBody;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::{header, StatusCode};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
-use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 
 use crate::error::AppError;
 use crate::web::context::Ctx;
+use crate::web::middleware::RequestInfo;
 
 /// What went wrong, kept on the response so the error-page renderer can localize it.
 #[derive(Clone, Debug)]
@@ -24,7 +25,8 @@ impl ResponseError for AppError {
             AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) | AppError::Invalid(_) => StatusCode::BAD_REQUEST,
             AppError::Db(diesel::result::Error::NotFound) => StatusCode::NOT_FOUND,
-            AppError::Pool(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Pool(_) | AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Db(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -38,7 +40,8 @@ impl ResponseError for AppError {
                 "errors.not_found_text"
             }
             AppError::BadRequest(_) | AppError::Invalid(_) => "errors.bad_request_text",
-            AppError::Pool(_) => "errors.unavailable_text",
+            AppError::Pool(_) | AppError::Unavailable(_) => "errors.unavailable_text",
+            AppError::TooLarge => "errors.too_large_text",
             AppError::Db(_) | AppError::Internal(_) => "errors.internal_text",
         };
         if status.is_server_error() {
@@ -59,6 +62,8 @@ struct ErrorPage {
     status: u16,
     title_key: &'static str,
     reason_key: &'static str,
+    /// The request id on server errors, for the user to pass on to the administrator.
+    reference: Option<String>,
 }
 
 pub fn handlers() -> ErrorHandlers<BoxBody> {
@@ -102,17 +107,23 @@ fn render(res: ServiceResponse<BoxBody>) -> actix_web::Result<ErrorHandlerRespon
 fn page(req: &HttpRequest, status: StatusCode, reason: Option<&'static str>) -> String {
     let (title_key, default_reason) = match status.as_u16() {
         400 => ("errors.bad_request", "errors.bad_request_text"),
+        413 => ("errors.too_large", "errors.too_large_text"),
         403 => ("errors.forbidden_title", "errors.forbidden_text"),
         404 => ("errors.not_found", "errors.not_found_text"),
         405 => ("errors.not_found", "errors.not_found_text"),
         503 => ("errors.unavailable", "errors.unavailable_text"),
         _ => ("errors.internal", "errors.internal_text"),
     };
+    let reference = status
+        .is_server_error()
+        .then(|| req.extensions().get::<RequestInfo>().map(|i| i.id.clone()))
+        .flatten();
     let tmpl = ErrorPage {
-        ctx: Ctx::from_request(req),
+        ctx: Ctx::minimal(req),
         status: status.as_u16(),
         title_key,
         reason_key: reason.unwrap_or(default_reason),
+        reference,
     };
     tmpl.render().unwrap_or_else(|e| {
         tracing::error!(error = %e, "error page failed to render");

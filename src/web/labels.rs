@@ -195,6 +195,8 @@ mod tests {
                 flash: Vec::new(),
                 path: "/samples/1/label".to_string(),
                 remote_addr: None,
+                user_agent: None,
+                session_id: None,
             },
             labels: vec![LabelView::new(d).unwrap()],
             size: LabelSize::Small,

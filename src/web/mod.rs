@@ -3,6 +3,7 @@
 pub mod account;
 pub mod audit;
 pub mod auth;
+pub mod client_addr;
 pub mod context;
 pub mod custody;
 pub mod errors;
@@ -77,6 +78,16 @@ impl AppState {
         })
         .await
         .map_err(AppError::internal)?
+    }
+
+    /// Runs CPU-heavy work (argon2) on the blocking thread pool without holding a pooled
+    /// connection, so slow password checks cannot starve the database pool.
+    pub async fn cpu<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce() -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        web::block(f).await.map_err(AppError::internal)?
     }
 }
 
@@ -164,7 +175,7 @@ pub fn build_app(
         .build();
     let form_config = web::FormConfig::default()
         .limit(256 * 1024)
-        .error_handler(|e, _| AppError::BadRequest(e.to_string()).into());
+        .error_handler(|e, _| session::body_error(e.into()).into());
     App::new()
         .app_data(state)
         .app_data(form_config)
@@ -172,7 +183,7 @@ pub fn build_app(
         .wrap(errors::handlers())
         .wrap(sessions)
         .wrap(middleware::security_headers())
-        .wrap(actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms"))
+        .wrap(from_fn(middleware::request_info))
         .configure(static_files::config)
         .configure(health::config)
         .configure(auth::config)

@@ -1,4 +1,5 @@
-//! What the signed, encrypted session cookie holds, and the CSRF check of every form POST.
+//! What the signed, encrypted session cookie holds (the session token, CSRF token, flash
+//! messages, language), and the CSRF check of every form POST.
 
 use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
@@ -11,11 +12,9 @@ use subtle::ConstantTimeEq;
 
 use crate::error::AppError;
 use crate::i18n::Lang;
-use crate::ids::UserId;
 
-const USER_ID: &str = "uid";
-const LAST_SEEN: &str = "seen";
-const PASSWORD_AT: &str = "pwd_at";
+/// The secret token of the signed-in session; its record is in the database.
+const TOKEN: &str = "sid";
 const CSRF: &str = "csrf";
 const FLASH: &str = "flash";
 const LANG: &str = "lang";
@@ -27,38 +26,26 @@ pub struct Flash {
     pub text: String,
 }
 
-/// The signed-in user as the session remembers them.
-pub struct SessionIdentity {
-    pub user_id: UserId,
-    pub last_seen: i64,
-    pub password_at: i64,
+/// The token of the signed-in session this cookie carries, if any.
+pub fn token(session: &Session) -> Option<String> {
+    session.get::<String>(TOKEN).ok().flatten()
 }
 
-pub fn identity(session: &Session) -> Option<SessionIdentity> {
-    Some(SessionIdentity {
-        user_id: UserId(session.get::<String>(USER_ID).ok()??),
-        last_seen: session.get::<i64>(LAST_SEEN).ok()??,
-        password_at: session.get::<i64>(PASSWORD_AT).ok()??,
-    })
-}
-
-/// Starts a signed-in session: a fresh cookie and a fresh CSRF token (no fixation).
-pub fn sign_in(session: &Session, user_id: &UserId, password_at: i64) -> Result<(), AppError> {
+/// Puts a new session's token in a fresh cookie with a fresh CSRF token (no fixation).
+pub fn sign_in(session: &Session, token: &str) -> Result<(), AppError> {
     let lang: Option<String> = session.get(LANG).ok().flatten();
     // clear + renew rather than purge: a purged session ignores later inserts.
     session.clear();
     session.renew();
     let err = |e: actix_session::SessionInsertError| AppError::internal(e);
-    session.insert(USER_ID, user_id.as_str()).map_err(err)?;
-    session.insert(PASSWORD_AT, password_at).map_err(err)?;
-    session.insert(LAST_SEEN, unix_now()).map_err(err)?;
+    session.insert(TOKEN, token).map_err(err)?;
     if let Some(lang) = lang {
         session.insert(LANG, lang).map_err(err)?;
     }
     Ok(())
 }
 
-/// Ends the session but keeps the chosen language, so the login page stays in it.
+/// Forgets the session but keeps the chosen language, so the login page stays in it.
 pub fn sign_out(session: &Session) {
     let lang: Option<String> = session.get(LANG).ok().flatten();
     session.clear();
@@ -66,14 +53,6 @@ pub fn sign_out(session: &Session) {
     if let Some(lang) = lang {
         let _ = session.insert(LANG, lang);
     }
-}
-
-pub fn touch(session: &Session) {
-    let _ = session.insert(LAST_SEEN, unix_now());
-}
-
-pub fn unix_now() -> i64 {
-    chrono::Utc::now().timestamp()
 }
 
 pub fn lang(session: &Session) -> Option<Lang> {
@@ -125,11 +104,24 @@ fn csrf_matches(session: &Session, given: &str) -> bool {
     }
 }
 
+/// A body that could not be read: too large (413) or malformed (400).
+pub fn body_error(e: actix_web::Error) -> AppError {
+    if e.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::TooLarge
+    } else {
+        AppError::BadRequest(e.to_string())
+    }
+}
+
 #[derive(Deserialize)]
 struct CsrfField {
     #[serde(default)]
     csrf_token: String,
 }
+
+/// A form whose only field is the CSRF token (a button).
+#[derive(Deserialize)]
+pub struct NoFields {}
 
 /// A urlencoded form whose `csrf_token` field matched the session's token. Every state-changing
 /// form handler takes its input through this, so none can forget the check.
@@ -143,9 +135,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
         let req = req.clone();
         let body = web::Bytes::from_request(&req, payload);
         Box::pin(async move {
-            let body = body
-                .await
-                .map_err(|e| AppError::BadRequest(e.to_string()))?;
+            let body = body.await.map_err(body_error)?;
             let field: CsrfField =
                 serde_urlencoded::from_bytes(&body).map_err(|_| AppError::Csrf)?;
             if !csrf_matches(&req.get_session(), &field.csrf_token) {

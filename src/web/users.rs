@@ -7,11 +7,12 @@ use askama::Template;
 
 use crate::access::Permission;
 use crate::error::AppError;
-use crate::ids::UserId;
-use crate::user::{self, NewUserInput, PasswordResetInput, Role, User, UserChangeInput};
+use crate::ids::{SessionId, UserId};
+use crate::user::session::{self as user_session, SessionRow};
+use crate::user::{self, password, NewUserInput, PasswordResetInput, Role, User, UserChangeInput};
 use crate::validation::FieldErrors;
 use crate::web::context::Ctx;
-use crate::web::session::{self, CsrfForm};
+use crate::web::session::{self, CsrfForm, NoFields};
 use crate::web::{render, render_status, see_other, AppState};
 
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -20,7 +21,11 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/admin/users/new", web::get().to(new_form))
         .route("/admin/users/{id}", web::get().to(edit_form))
         .route("/admin/users/{id}", web::post().to(update))
-        .route("/admin/users/{id}/password", web::post().to(reset_password));
+        .route("/admin/users/{id}/password", web::post().to(reset_password))
+        .route(
+            "/admin/users/{id}/sessions/{session}/end",
+            web::post().to(end_session),
+        );
 }
 
 #[derive(Template)]
@@ -67,10 +72,15 @@ async fn create(
     ctx.require(Permission::ManageUsers)?;
     let actor = ctx.actor()?;
     let input = form.clone();
-    match state
-        .db(move |conn| user::create(conn, &actor, &input, false))
-        .await
-    {
+    let created = async {
+        user::check_new(&input, false)?;
+        let password = input.password.clone();
+        let hash = state.cpu(move || password::hash(&password)).await?;
+        state
+            .db(move |conn| user::create(conn, &actor, &input, false, &hash))
+            .await
+    };
+    match created.await {
         Ok(created) => {
             session::push_flash(
                 &session,
@@ -104,10 +114,27 @@ struct EditPage {
     form: UserChangeInput,
     errors: FieldErrors,
     roles: [Role; 4],
+    /// The account's open sessions, most recently active first.
+    sessions: Vec<SessionRow>,
+}
+
+/// The account and its open sessions, for the edit page.
+async fn load_account(
+    state: &web::Data<AppState>,
+    id: UserId,
+) -> Result<(User, Vec<SessionRow>), AppError> {
+    state
+        .db(move |conn| Ok((user::find(conn, &id)?, user_session::list_open(conn, &id)?)))
+        .await
 }
 
 impl EditPage {
-    fn new(ctx: Ctx, account: User, form: Option<UserChangeInput>, errors: FieldErrors) -> Self {
+    fn new(
+        ctx: Ctx,
+        (account, sessions): (User, Vec<SessionRow>),
+        form: Option<UserChangeInput>,
+        errors: FieldErrors,
+    ) -> Self {
         let form = form.unwrap_or_else(|| UserChangeInput {
             full_name: account.full_name.clone(),
             email: account.email.clone().unwrap_or_default(),
@@ -120,13 +147,14 @@ impl EditPage {
             form,
             errors,
             roles: Role::ALL,
+            sessions,
         }
     }
 }
 
-fn parse_id(raw: &str) -> Result<UserId, AppError> {
+fn parse_id<T: From<String>>(raw: &str) -> Result<T, AppError> {
     uuid::Uuid::parse_str(raw).map_err(|_| AppError::NotFound)?;
-    Ok(UserId(raw.to_string()))
+    Ok(T::from(raw.to_string()))
 }
 
 async fn edit_form(
@@ -136,7 +164,7 @@ async fn edit_form(
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::ManageUsers)?;
     let id = parse_id(&path)?;
-    let account = state.db(move |conn| Ok(user::find(conn, &id)?)).await?;
+    let account = load_account(&state, id).await?;
     render(&EditPage::new(ctx, account, None, FieldErrors::default()))
 }
 
@@ -148,7 +176,7 @@ async fn update(
     CsrfForm(form): CsrfForm<UserChangeInput>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::ManageUsers)?;
-    let id = parse_id(&path)?;
+    let id: UserId = parse_id(&path)?;
     let actor = ctx.actor()?;
     let (input, uid) = (form.clone(), id.clone());
     match state
@@ -164,7 +192,7 @@ async fn update(
             Ok(see_other("/admin/users"))
         }
         Err(AppError::Invalid(errors)) => {
-            let account = state.db(move |conn| Ok(user::find(conn, &id)?)).await?;
+            let account = load_account(&state, id).await?;
             render_status(
                 &EditPage::new(ctx, account, Some(form), errors),
                 StatusCode::BAD_REQUEST,
@@ -182,16 +210,16 @@ async fn reset_password(
     CsrfForm(form): CsrfForm<PasswordResetInput>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::ManageUsers)?;
-    let id = parse_id(&path)?;
+    let id: UserId = parse_id(&path)?;
     let actor = ctx.actor()?;
     let uid = id.clone();
-    match state
-        .db(move |conn| {
-            user::reset_password(conn, &actor, &uid, &form)?;
-            Ok(user::find(conn, &uid)?)
-        })
-        .await
-    {
+    let reset = async {
+        let hash = state.cpu(move || user::prepare_reset(&form)).await?;
+        state
+            .db(move |conn| user::reset_password(conn, &actor, &uid, &hash))
+            .await
+    };
+    match reset.await {
         Ok(account) => {
             session::push_flash(
                 &session,
@@ -201,7 +229,7 @@ async fn reset_password(
             Ok(see_other(&format!("/admin/users/{}", account.id)))
         }
         Err(AppError::Invalid(errors)) => {
-            let account = state.db(move |conn| Ok(user::find(conn, &id)?)).await?;
+            let account = load_account(&state, id).await?;
             render_status(
                 &EditPage::new(ctx, account, None, errors),
                 StatusCode::BAD_REQUEST,
@@ -209,4 +237,32 @@ async fn reset_password(
         }
         Err(e) => Err(e),
     }
+}
+
+/// An administrator ends one of the account's sessions (audited); the person is signed out
+/// on their next request, on every instance.
+async fn end_session(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    session: Session,
+    path: web::Path<(String, String)>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::ManageUsers)?;
+    let id: UserId = parse_id(&path.0)?;
+    let session_id: SessionId = parse_id(&path.1)?;
+    let actor = ctx.actor()?;
+    let uid = id.clone();
+    let account = state
+        .db(move |conn| {
+            user_session::end_by_admin(conn, &actor, &uid, &session_id)?;
+            Ok(user::find(conn, &uid)?)
+        })
+        .await?;
+    session::push_flash(
+        &session,
+        "ok",
+        ctx.tf("sessions.ended", &[("username", &account.username)]),
+    );
+    Ok(see_other(&format!("/admin/users/{id}")))
 }

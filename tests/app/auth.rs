@@ -344,7 +344,8 @@ async fn unknown_pages_get_a_localized_404() {
     let p = c.get("/no/such/page").await;
     assert_eq!(p.status, StatusCode::NOT_FOUND);
     p.assert_contains("Página no encontrada");
-    p.assert_contains("Cerrar sesión");
+    // Error pages are rendered without the signed-in user (see the requests tests).
+    assert!(!p.contains("Cerrar sesión"));
     c.accept_language = "en".into();
     c.post("/language", &[("lang", "en"), ("next", "/")]).await;
     let p = c.get("/admin/users/not-a-uuid").await;
@@ -390,4 +391,49 @@ fn borrowed<'a, const N: usize>(
     form: &'a [(&'static str, String); N],
 ) -> [(&'static str, &'a str); N] {
     form.each_ref().map(|(k, v)| (*k, v.as_str()))
+}
+
+/// Guesses sent at once all count: each attempt is recorded under the account's lock before
+/// its password is checked (off the connection), so no more than the allowed number of
+/// passwords is ever tried, however many arrive together.
+#[test]
+fn simultaneous_guesses_cannot_exceed_the_limit() {
+    use lims::auth::{self, LoginOutcome, LoginStart};
+    let app = TestApp::with_admin();
+    app.create_user("target", Role::Technician, "the-real-password");
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(10));
+    let threads: Vec<_> = (0..10)
+        .map(|_| {
+            let pool = app.db.pool.clone();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                let pending =
+                    match auth::begin_login(&mut pool.get().unwrap(), "target", None).unwrap() {
+                        LoginStart::Locked { .. } => return false,
+                        LoginStart::Check(p) => p,
+                    };
+                let checked = pending.check("a-wrong-guess");
+                let outcome = auth::finish_login(
+                    &mut pool.get().unwrap(),
+                    checked,
+                    &Default::default(),
+                    std::time::Duration::from_secs(60),
+                )
+                .unwrap();
+                assert!(!matches!(outcome, LoginOutcome::Success(..)));
+                true
+            })
+        })
+        .collect();
+    let checked = threads
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .filter(|tried| *tried)
+        .count() as i64;
+    assert_eq!(checked, lims::user::throttle::MAX_FAILURES);
+    let mut c = app.db.conn();
+    assert!(lims::user::throttle::locked_until(&mut c, "target")
+        .unwrap()
+        .is_some());
 }

@@ -180,6 +180,29 @@ pub fn test_config(db: &TestDb) -> Config {
         cookie_secure: false,
         session_idle: Duration::from_secs(30 * 60),
         timezone: "America/Lima".parse().unwrap(),
+        trusted_proxies: Vec::new(),
+    }
+}
+
+/// A browser-like client of the app over `state` (another "instance" when given another
+/// state over the same database).
+pub async fn client_of(
+    state: actix_web::web::Data<AppState>,
+) -> Client<
+    impl Service<
+        actix_http::Request,
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+    >,
+> {
+    let app = test::init_service(lims::web::build_app(state)).await;
+    Client {
+        app,
+        cookies: BTreeMap::new(),
+        csrf: String::new(),
+        accept_language: "es-PE,es;q=0.9".into(),
+        peer: None,
+        headers: Vec::new(),
     }
 }
 
@@ -221,9 +244,13 @@ impl Page {
 /// sends it with each form.
 pub struct Client<S> {
     app: S,
-    cookies: BTreeMap<String, String>,
+    pub cookies: BTreeMap<String, String>,
     pub csrf: String,
     pub accept_language: String,
+    /// The socket address the app sees the request come from (none by default).
+    pub peer: Option<std::net::SocketAddr>,
+    /// Sent with every request, e.g. forwarding headers.
+    pub headers: Vec<(String, String)>,
 }
 
 pub const ADMIN: (&str, &str) = ("admin", "admin-password-1");
@@ -235,6 +262,12 @@ where
 {
     async fn send(&mut self, req: test::TestRequest) -> Page {
         let mut req = req.insert_header((header::ACCEPT_LANGUAGE, self.accept_language.clone()));
+        if let Some(peer) = self.peer {
+            req = req.peer_addr(peer);
+        }
+        for (name, value) in &self.headers {
+            req = req.append_header((name.as_str(), value.as_str()));
+        }
         if !self.cookies.is_empty() {
             let cookie = self
                 .cookies
@@ -351,13 +384,7 @@ impl TestApp {
             Error = actix_web::Error,
         >,
     > {
-        let app = test::init_service(lims::web::build_app(self.state.clone())).await;
-        Client {
-            app,
-            cookies: BTreeMap::new(),
-            csrf: String::new(),
-            accept_language: "es-PE,es;q=0.9".into(),
-        }
+        client_of(self.state.clone()).await
     }
 
     /// Creates an account directly (as `lims create-user` would).
@@ -376,6 +403,17 @@ impl TestApp {
             password,
         )
         .expect("create user")
+    }
+
+    /// The latest audit entries about `entity`, newest first.
+    pub fn audit_of(&self, entity: &str) -> Vec<lims::audit::AuditEntry> {
+        let filter = lims::audit::AuditFilter {
+            entity: Some(entity.into()),
+            ..Default::default()
+        };
+        lims::audit::list(&mut self.db.conn(), &filter, None, 100)
+            .expect("audit list")
+            .0
     }
 
     /// An app with its first admin created (user `admin`).

@@ -12,6 +12,8 @@ mod database;
 mod demo;
 mod i18n;
 mod locations;
+mod requests;
 mod schema;
+mod sessions;
 mod tariff;
 mod users;
