@@ -66,6 +66,18 @@ fn foreign_origin(req: &ServiceRequest) -> bool {
     origin != "null" && origin_host != host
 }
 
+/// One pooled connection per request: the session check and the handler share it, and it
+/// goes back to the pool when the response is ready.
+pub async fn one_connection(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    crate::web::REQUEST_CONN
+        .scope(Default::default(), next.call(req))
+        .await
+        .map(|r| r.map_into_boxed_body())
+}
+
 pub async fn auth(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,

@@ -22,6 +22,7 @@ pub mod users;
 
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use actix_session::config::{BrowserSession, CookieContentSecurity};
 use actix_session::storage::CookieSessionStore;
@@ -36,6 +37,11 @@ use askama::Template;
 use crate::config::Config;
 use crate::db::Pool;
 use crate::error::AppError;
+
+tokio::task_local! {
+    /// The pooled connection of the request being served (see `middleware::one_connection`).
+    pub(crate) static REQUEST_CONN: Arc<Mutex<Option<crate::db::PooledConn>>>;
+}
 
 pub struct AppState {
     pub pool: Pool,
@@ -72,9 +78,20 @@ impl AppState {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
+        // Inside a request, the connection its first query checked out serves the rest of it.
+        let held = REQUEST_CONN.try_with(Arc::clone).ok();
         web::block(move || {
-            let mut conn = pool.get()?;
-            f(&mut conn)
+            let Some(held) = held else {
+                return f(&mut *pool.get()?);
+            };
+            let mut slot = held.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut conn = match slot.take() {
+                Some(conn) => conn,
+                None => pool.get()?,
+            };
+            let result = f(&mut conn);
+            *slot = Some(conn);
+            result
         })
         .await
         .map_err(AppError::internal)?
@@ -180,6 +197,7 @@ pub fn build_app(
         .app_data(state)
         .app_data(form_config)
         .wrap(from_fn(middleware::auth))
+        .wrap(from_fn(middleware::one_connection))
         .wrap(errors::handlers())
         .wrap(sessions)
         .wrap(middleware::security_headers())

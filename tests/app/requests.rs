@@ -191,3 +191,45 @@ async fn the_lockout_says_when_to_retry() {
     let again = c.login("super2", "supervisor-password").await;
     assert!(again.headers.get("retry-after").is_some());
 }
+
+/// Counts how often the pool hands out a connection.
+#[derive(Debug, Clone, Default)]
+struct Checkouts(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Checkouts {
+    fn count(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl r2d2::HandleEvent for Checkouts {
+    fn handle_checkout(&self, _: r2d2::event::CheckoutEvent) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[actix_web::test]
+async fn a_request_takes_one_connection_from_the_pool() {
+    let app = TestApp::with_admin();
+    app.create_user("tecnico", Role::Technician, "lab-password-1");
+    let checkouts = Checkouts::default();
+    let pool = r2d2::Pool::builder()
+        .max_size(4)
+        .event_handler(Box::new(checkouts.clone()))
+        .build(lims::db::ConnManager::new(
+            lims::db::DbUrl::parse(&app.db.url).unwrap(),
+        ))
+        .unwrap();
+    let state = lims::web::AppState::new(pool, crate::common::test_config(&app.db));
+    let mut c = crate::common::client_of(state).await;
+    c.login("tecnico", "lab-password-1").await;
+    let before = checkouts.count();
+    // The session check, the list query and the office filter all run on one connection.
+    let page = c.get("/samples").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(
+        checkouts.count() - before,
+        1,
+        "connections checked out for one page"
+    );
+}
