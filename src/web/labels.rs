@@ -195,6 +195,7 @@ mod tests {
                 csrf: "token".to_string(),
                 flash: Vec::new(),
                 path: "/samples/1/label".to_string(),
+                query: None,
                 remote_addr: None,
             },
             labels: vec![LabelView::new(d).unwrap()],

@@ -13,4 +13,5 @@ mod demo;
 mod i18n;
 mod locations;
 mod tariff;
+mod ui;
 mod users;
