@@ -1,20 +1,28 @@
 //! Field-level validation messages (i18n keys), shown next to each field.
 
-use std::collections::BTreeMap;
-
+/// Problems by field, in the order they were found: validators check fields in the order of
+/// the form, so the error summary lists them top to bottom.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct FieldErrors(BTreeMap<String, String>);
+pub struct FieldErrors(Vec<(String, String)>);
 
 impl FieldErrors {
     /// Records the first problem of a field; later ones for the same field are dropped.
     pub fn add(&mut self, field: &str, key: &str) {
-        self.0
-            .entry(field.to_string())
-            .or_insert_with(|| key.to_string());
+        if self.get(field).is_none() {
+            self.0.push((field.to_string(), key.to_string()));
+        }
     }
 
     pub fn get(&self, field: &str) -> Option<&str> {
-        self.0.get(field).map(String::as_str)
+        self.0
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, k)| k.as_str())
+    }
+
+    /// Whether any of `fields` has a problem (a folded part of a form opens by itself).
+    pub fn any_of(&self, fields: &[&str]) -> bool {
+        fields.iter().any(|f| self.get(f).is_some())
     }
 
     pub fn is_empty(&self) -> bool {

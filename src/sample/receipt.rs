@@ -51,7 +51,7 @@ pub(crate) fn yes_no(errors: &mut FieldErrors, field: &str, value: &str) -> Opti
         "yes" => Some(true),
         "no" => Some(false),
         _ => {
-            errors.add(field, "validation.choose_one");
+            errors.add(field, "validation.choose_yes_no");
             None
         }
     }

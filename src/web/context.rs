@@ -42,6 +42,8 @@ pub struct Ctx {
     pub csrf: String,
     pub flash: Vec<Flash>,
     pub path: String,
+    /// The query string of a GET (a POST's fields are not a place to come back to).
+    pub query: Option<String>,
     pub remote_addr: Option<String>,
     pub user_agent: Option<String>,
     pub session_id: Option<SessionId>,
@@ -60,6 +62,8 @@ impl Ctx {
             user: req.extensions().get::<CurrentUser>().map(|u| u.0.clone()),
             csrf: session::csrf_token(&session),
             flash,
+            query: (req.method() == actix_web::http::Method::GET && !req.query_string().is_empty())
+                .then(|| req.query_string().to_string()),
             remote_addr: client_addr(req),
             user_agent: req
                 .headers()
@@ -87,6 +91,7 @@ impl Ctx {
             csrf: String::new(),
             flash: Vec::new(),
             path: req.path().to_string(),
+            query: None,
             remote_addr: None,
             user_agent: None,
             session_id: None,
@@ -121,6 +126,11 @@ impl Ctx {
     /// Whether a typed value equals an option's value (for `selected` in templates).
     pub fn same(&self, a: impl AsRef<str>, b: impl AsRef<str>) -> bool {
         a.as_ref() == b.as_ref()
+    }
+
+    /// Whether any of these typed values is filled in (a folded part of a form opens by itself).
+    pub fn any_filled(&self, values: &[&str]) -> bool {
+        values.iter().any(|v| !v.trim().is_empty())
     }
 
     /// A calendar date stored as `YYYY-MM-DD`.
@@ -204,17 +214,51 @@ impl Ctx {
         self.can(Permission::ManageCatalogue)
     }
 
-    /// Marks the navigation entry of the current area.
-    pub fn nav_class(&self, prefix: &str) -> &'static str {
-        let here = if prefix == "/" {
-            self.path == "/"
+    /// Whether the current page belongs to the navigation area `area` (one of the top bar's
+    /// entries): the most specific pattern of `AREAS` matching the path decides.
+    pub fn in_area(&self, area: &str) -> bool {
+        current_area(&self.path) == Some(area)
+    }
+
+    /// This page's address with its query, for coming back to it (e.g. after switching
+    /// language). A page shown in answer to a POST overrides it with the page of its form.
+    pub fn here(&self) -> String {
+        match &self.query {
+            Some(q) => format!("{}?{q}", self.path),
+            None => self.path.clone(),
+        }
+    }
+
+    /// `key` in another language (the language switch speaks the language it offers).
+    pub fn t_in(&self, lang: &Lang, key: &str) -> String {
+        i18n::t(*lang, key)
+    }
+
+    /// The id of a form field's element: `f-{name}`, but the repeated sample rows' fields are
+    /// their own ids (`s{i}_{field}`).
+    pub fn field_id(&self, field: &str) -> String {
+        if split_row(field).is_some() {
+            field.to_string()
         } else {
-            self.path.starts_with(prefix)
+            format!("f-{field}")
+        }
+    }
+
+    /// The label of a form field named in a `FieldErrors`, for the error summary; rows of
+    /// repeated fields (`s{i}_{field}`) are named by their row. Empty for an unknown field.
+    pub fn field_label(&self, field: &str) -> String {
+        let (row, name) = match split_row(field) {
+            Some((i, name)) => (Some(i), name),
+            None => (None, field),
         };
-        if here {
-            "active"
-        } else {
-            ""
+        let label = FIELD_LABELS
+            .iter()
+            .find(|(f, _)| *f == name)
+            .map(|(_, key)| self.t(key))
+            .unwrap_or_default();
+        match row {
+            Some(i) => format!("{} · {label}", self.t1("samples.row", "n", i + 1)),
+            None => label,
         }
     }
 
@@ -246,6 +290,102 @@ impl Ctx {
         Lang::ALL.into_iter().filter(|l| *l != self.lang).collect()
     }
 }
+
+/// A field of a repeated sample row, `s{i}_{name}`, as its row index and name.
+fn split_row(field: &str) -> Option<(usize, &str)> {
+    let (i, name) = field.strip_prefix('s')?.split_once('_')?;
+    Some((i.parse().ok()?, name))
+}
+
+/// The top bar's areas and the addresses that belong to each; `*` is any one segment. A
+/// sample's receipt lives under the sample but belongs to reception.
+const AREAS: &[(&str, &str)] = &[
+    ("/seizures", "/seizures"),
+    ("/samples", "/samples"),
+    ("/receive", "/receive"),
+    ("/samples/*/receive", "/receive"),
+    ("/custody", "/custody"),
+    ("/admin/users", "/admin/users"),
+    ("/admin/locations", "/admin/locations"),
+    ("/admin/audit", "/admin/audit"),
+    ("/account", "/account"),
+];
+
+/// The area of `path`: the matching pattern with the most segments wins; `/` is home only.
+fn current_area(path: &str) -> Option<&'static str> {
+    if path == "/" {
+        return Some("/");
+    }
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    AREAS
+        .iter()
+        .filter_map(|(pattern, area)| {
+            let pattern: Vec<&str> = pattern.split('/').filter(|s| !s.is_empty()).collect();
+            let matches = pattern.len() <= segments.len()
+                && pattern
+                    .iter()
+                    .zip(&segments)
+                    .all(|(p, s)| *p == "*" || p == s);
+            matches.then_some((pattern.len(), *area))
+        })
+        .max_by_key(|(specificity, _)| *specificity)
+        .map(|(_, area)| area)
+}
+
+/// Form fields and the catalogue key of their label, for the error summary.
+const FIELD_LABELS: &[(&str, &str)] = &[
+    ("reference", "seizures.reference"),
+    ("customs_office", "seizures.customs_office"),
+    ("declaration_number", "seizures.declaration_number"),
+    ("seized_at", "seizures.seized_at"),
+    ("place", "seizures.place"),
+    ("seizing_officer", "seizures.seizing_officer"),
+    ("risk_channel", "seizures.risk_channel"),
+    ("declared_hs_code", "seizures.declared_hs_code"),
+    ("origin_country", "seizures.origin_country"),
+    ("importer", "seizures.importer"),
+    ("goods_description", "seizures.goods_description"),
+    ("notes", "seizures.notes"),
+    ("samples", "seizures.samples"),
+    ("description", "samples.description"),
+    ("matrix", "samples.matrix"),
+    ("seal_number", "samples.seal_number"),
+    ("quantity", "samples.quantity"),
+    ("quantity_unit", "samples.unit"),
+    ("package_count", "samples.package_count"),
+    ("priority", "samples.priority"),
+    ("due_date", "samples.due_date"),
+    ("requested_tests", "samples.requested_tests"),
+    ("kind", "samples.kind"),
+    ("seal_intact", "receipt.seal_intact"),
+    ("quantity_sufficient", "receipt.quantity_sufficient"),
+    ("condition", "receipt.condition"),
+    ("delivered_by", "receipt.delivered_by"),
+    ("received_at", "receipt.received_at"),
+    ("storage_location_id", "custody.field.storage_location_id"),
+    ("decision", "receipt.decision"),
+    ("occurred_at", "custody.field.occurred_at"),
+    ("to_username", "custody.field.to_username"),
+    ("to_password", "custody.field.to_password"),
+    ("new_seal_number", "custody.field.new_seal_number"),
+    ("external_lab", "custody.field.external_lab"),
+    ("to_party", "custody.field.to_party"),
+    ("witness", "custody.field.witness"),
+    ("retained_until", "custody.field.retained_until"),
+    ("reason", "custody.field.reason"),
+    ("full_name", "users.full_name"),
+    ("username", "users.username"),
+    ("email", "users.email"),
+    ("role", "users.role"),
+    ("password", "users.password"),
+    ("password_confirm", "users.password_confirm"),
+    ("current_password", "account.current_password"),
+    ("new_password", "account.new_password"),
+    ("new_password_confirm", "users.password_confirm"),
+    ("code", "locations.code"),
+    ("name", "locations.name"),
+    ("parent_id", "locations.parent"),
+];
 
 impl FromRequest for Ctx {
     type Error = AppError;

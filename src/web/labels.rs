@@ -194,6 +194,7 @@ mod tests {
                 csrf: "token".to_string(),
                 flash: Vec::new(),
                 path: "/samples/1/label".to_string(),
+                query: None,
                 remote_addr: None,
                 user_agent: None,
                 session_id: None,

@@ -32,6 +32,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../static/js/print.js"),
     ),
     (
+        "js/forms.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/forms.js"),
+    ),
+    (
         "img/logo.svg",
         "image/svg+xml",
         include_bytes!("../../static/img/logo.svg"),

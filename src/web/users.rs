@@ -54,10 +54,8 @@ async fn new_form(ctx: Ctx) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::ManageUsers)?;
     render(&NewPage {
         ctx,
-        form: NewUserInput {
-            role: Role::Technician.as_str().into(),
-            ..Default::default()
-        },
+        // No role is preselected: the admin chooses one on purpose.
+        form: NewUserInput::default(),
         errors: FieldErrors::default(),
         roles: Role::ALL,
     })

@@ -1,6 +1,9 @@
 //! A real browser (Debian's chromium through chromedriver) walks through first-run setup,
-//! sign-in and the language switch, saving a screenshot of every page under
-//! `target/browser-screenshots/`. Ignored unless asked for: `cargo test --test app browser -- --ignored`.
+//! sign-in and the language switch, the desk (1366×900) and the border post (a phone, 390 and
+//! 360 px wide), saving a screenshot of every page under `target/browser-screenshots/`. On every
+//! page it visits, axe-core (npm, installed by `.ci/run` into `target/axe/`) looks for
+//! accessibility problems, and on the phone the page must not be wider than the screen.
+//! Ignored unless asked for: `cargo test --test app browser -- --ignored`.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -58,11 +61,69 @@ fn start_server(app: &crate::common::TestApp) -> String {
     format!("http://{addr}")
 }
 
+/// axe-core's browser bundle, as `.ci/run` installs it (`npm install --prefix target/axe axe-core@4`).
+fn axe_source() -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target/axe/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; install it with `npm install --prefix target/axe axe-core@4`",
+            path.display()
+        )
+    })
+}
+
+/// Runs axe-core on the page and answers how many rules passed and the violations, each as
+/// `[impact, "id: help — nodes"]`. Injected through WebDriver: the Content-Security-Policy
+/// refuses inline scripts.
+const AXE_RUN: &str = r#"
+var done = arguments[arguments.length - 1];
+axe.run(document, { resultTypes: ["violations"] }).then(function (r) {
+  done([r.passes.length, r.violations.map(function (v) {
+    return [v.impact || "", v.id + ": " + v.help + " — " + v.nodes.slice(0, 4).map(function (n) {
+      return n.target.join(" ");
+    }).join(" | ")];
+  })]);
+}, function (e) { done([0, [["critical", "axe failed: " + e]]]); });
+"#;
+
+/// A DevTools command through chromedriver (`goog/cdp/execute`): WebDriver screenshots stop at
+/// the window, and a phone page is longer than the screen.
+#[derive(Debug)]
+struct Cdp(serde_json::Value);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(self.0.to_string()))
+    }
+}
+
+/// Widths a phone page must fit without scrolling sideways.
+const PHONE_WIDTHS: [u32; 2] = [360, 390];
+const PHONE_HEIGHT: u32 = 844;
+
 struct Walk {
     client: Client,
     base: String,
     shots: PathBuf,
     n: usize,
+    axe: String,
+    /// Phone walk: every page is also measured at 360 and 390 px, and shot whole.
+    phone: bool,
+    /// Problems found on the pages visited, reported together at the end of the walk.
+    problems: Vec<String>,
+    pages_checked: usize,
 }
 
 impl Walk {
@@ -73,12 +134,162 @@ impl Walk {
             .unwrap();
     }
 
+    /// Checks the page (axe-core; on the phone, no sideways overflow at 360 and 390 px) and
+    /// saves a screenshot of it (on the phone, of the whole page).
     async fn shot(&mut self, name: &str) {
+        self.check(name).await;
         self.n += 1;
-        let png = self.client.screenshot().await.unwrap();
+        let png = if self.phone {
+            let shot = self
+                .client
+                .issue_cmd(Cdp(serde_json::json!({
+                    "cmd": "Page.captureScreenshot",
+                    "params": { "format": "png", "captureBeyondViewport": true }
+                })))
+                .await
+                .unwrap();
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD
+                .decode(shot["data"].as_str().unwrap())
+                .unwrap()
+        } else {
+            self.client.screenshot().await.unwrap()
+        };
         let file = self.shots.join(format!("{:02}-{name}.png", self.n));
         std::fs::write(&file, png).unwrap();
         println!("screenshot {}", file.display());
+    }
+
+    async fn check(&mut self, name: &str) {
+        self.pages_checked += 1;
+        let loaded = self
+            .client
+            .execute("return typeof axe !== 'undefined';", vec![])
+            .await
+            .unwrap();
+        if loaded != serde_json::Value::Bool(true) {
+            self.client.execute(&self.axe, vec![]).await.unwrap();
+        }
+        let found = self.client.execute_async(AXE_RUN, vec![]).await.unwrap();
+        let passed = found[0].as_u64().unwrap_or(0);
+        let violations = found[1].as_array().cloned().unwrap_or_default();
+        println!(
+            "axe {name}: {passed} rules passed, {} violated",
+            violations.len()
+        );
+        assert!(passed > 10, "axe ran on {name}");
+        for v in violations {
+            let (impact, what) = (v[0].as_str().unwrap_or(""), v[1].as_str().unwrap_or(""));
+            println!("axe {name}: {impact} {what}");
+            if matches!(impact, "serious" | "critical") {
+                self.problems.push(format!("{name}: axe {impact} {what}"));
+            }
+        }
+        self.check_search_placeholder(name).await;
+        if self.phone {
+            for width in PHONE_WIDTHS {
+                self.client
+                    .set_window_size(width, PHONE_HEIGHT)
+                    .await
+                    .unwrap();
+                // The page takes the new width after a moment.
+                for _ in 0..50 {
+                    if self.js("return window.innerWidth;").await.as_u64() == Some(width.into()) {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                let sizes = self
+                    .client
+                    .execute(
+                        "var d = document.documentElement; return [d.scrollWidth, window.innerWidth, d.clientWidth];",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                let [scroll, inner, client] = [0, 1, 2].map(|i| sizes[i].as_u64().unwrap());
+                assert_eq!(
+                    (inner, client),
+                    (width.into(), width.into()),
+                    "the page has the whole window"
+                );
+                if scroll > inner {
+                    self.problems
+                        .push(format!("{name}: {scroll} px wide on a {inner} px screen"));
+                }
+            }
+            self.client
+                .set_window_size(390, PHONE_HEIGHT)
+                .await
+                .unwrap();
+        }
+    }
+
+    /// The top bar's search box shows its whole placeholder (the hint of what it finds).
+    async fn check_search_placeholder(&mut self, name: &str) {
+        let fits = self
+            .js(r#"
+                var q = document.querySelector("header #q");
+                if (!q) return true;
+                var style = getComputedStyle(q), canvas = document.createElement("canvas").getContext("2d");
+                canvas.font = style.font;
+                var room = q.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+                return canvas.measureText(q.placeholder).width <= room;
+            "#)
+            .await;
+        if fits != serde_json::Value::Bool(true) {
+            self.problems
+                .push(format!("{name}: the search placeholder is cut"));
+        }
+    }
+
+    /// Ends the walk: every problem found on the way, printed, fails it.
+    async fn finish(self) {
+        println!("{} pages checked", self.pages_checked);
+        self.client.close().await.unwrap();
+        assert!(
+            self.problems.is_empty(),
+            "problems found:\n{}",
+            self.problems.join("\n")
+        );
+    }
+
+    /// Runs `script` (a function body) in the page and answers its result.
+    async fn js(&mut self, script: &str) -> serde_json::Value {
+        self.client.execute(script, vec![]).await.unwrap()
+    }
+
+    /// The `id` of the element that has the focus.
+    async fn focused_id(&mut self) -> String {
+        self.js("return document.activeElement ? document.activeElement.id : '';")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// The error summary has the focus, and its link to field `id` puts the focus there.
+    async fn summary_leads_to(&mut self, id: &str) {
+        assert_eq!(self.focused_id().await, "error-summary");
+        self.client
+            .find(Locator::Css(&format!("#error-summary a[href='#{id}']")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        assert_eq!(self.focused_id().await, id);
+    }
+
+    /// Types `text` into the field named `name`, then Enter (a scanner's, or a phone's Go key).
+    async fn type_enter(&mut self, name: &str, text: &str) {
+        let field = self
+            .client
+            .find(Locator::Css(&format!("[name='{name}']")))
+            .await
+            .unwrap();
+        field.clear().await.unwrap();
+        field.send_keys(&format!("{text}\u{E007}")).await.unwrap();
     }
 
     async fn fill(&mut self, name: &str, value: &str) {
@@ -91,21 +302,59 @@ impl Walk {
         field.send_keys(value).await.unwrap();
     }
 
-    /// Clicks the form's main button (the primary one when the form has several).
+    /// Clicks the form's main button (the primary one when the form has several); of forms
+    /// shown twice (the top bar's, wide and folded), the one on screen.
     async fn submit(&mut self, form_css: &str) {
-        let button = match self
+        for css in [
+            format!("{form_css} button.primary"),
+            format!("{form_css} button[type='submit']"),
+        ] {
+            for button in self.client.find_all(Locator::Css(&css)).await.unwrap() {
+                if button.is_displayed().await.unwrap() {
+                    button.click().await.unwrap();
+                    return;
+                }
+            }
+        }
+        panic!("no button on screen in {form_css}");
+    }
+
+    /// Switches the language from the top bar (on a page with a form, through its guard).
+    async fn switch_language(&mut self) {
+        match self
             .client
-            .find(Locator::Css(&format!("{form_css} button.primary")))
+            .find(Locator::Css("form.langswitch details.lang-guard > summary"))
             .await
         {
-            Ok(b) => b,
-            Err(_) => self
-                .client
-                .find(Locator::Css(&format!("{form_css} button[type='submit']")))
-                .await
-                .unwrap(),
-        };
-        button.click().await.unwrap();
+            Ok(summary) => summary.click().await.unwrap(),
+            Err(_) => self.submit("form.langswitch").await,
+        }
+    }
+
+    /// Opens the folded optional parts of the form, to fill them in.
+    async fn unfold(&mut self) {
+        self.js(
+            "document.querySelectorAll('details.more').forEach(function (d) { d.open = true; });",
+        )
+        .await;
+    }
+
+    /// Presses Tab once, as a keyboard user would.
+    async fn tab(&mut self) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let keys = KeyActions::new("keyboard".to_string())
+            .then(KeyAction::Down { value: '\u{E004}' })
+            .then(KeyAction::Up { value: '\u{E004}' });
+        self.client.perform_actions(keys).await.unwrap();
+    }
+
+    /// The text of the top bar's entry marked as the current area.
+    async fn current_area(&mut self) -> String {
+        self.js("var a = document.querySelector('.mainnav a[aria-current]'); return a ? a.textContent.trim() : '';")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// The page text; empty while a navigation replaces the page under our feet.
@@ -147,14 +396,31 @@ impl Walk {
 
 /// The app on a real port and a headless Chromium (Spanish first) driving it; screenshots are
 /// numbered from `first_shot`. Keep the driver alive for the test's length.
-async fn open_walk(app: &crate::common::TestApp, height: u32, first_shot: usize) -> (Walk, Driver) {
+async fn open_walk(
+    app: &crate::common::TestApp,
+    (width, height): (u32, u32),
+    first_shot: usize,
+    phone: bool,
+) -> (Walk, Driver) {
     let base = start_server(app);
     let (driver, port) = start_driver();
+    let mut args = vec![
+        "--headless".to_string(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--disable-background-networking".into(),
+        "--disable-dev-shm-usage".into(),
+        format!("--window-size={width},{height}"),
+        "--lang=es-PE".into(),
+    ];
+    if phone {
+        // Phones overlay their scroll bars: the page has the whole width.
+        args.push("--hide-scrollbars".into());
+    }
     let caps = serde_json::json!({
         "goog:chromeOptions": {
             "binary": "/usr/bin/chromium",
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-dev-shm-usage", format!("--window-size=1280,{height}"), "--lang=es-PE"],
+            "args": args,
             "prefs": { "intl.accept_languages": "es-PE,es" }
         }
     });
@@ -170,6 +436,10 @@ async fn open_walk(app: &crate::common::TestApp, height: u32, first_shot: usize)
         base,
         shots,
         n: first_shot,
+        axe: axe_source(),
+        phone,
+        problems: Vec::new(),
+        pages_checked: 0,
     };
     (walk, driver)
 }
@@ -178,12 +448,18 @@ async fn open_walk(app: &crate::common::TestApp, height: u32, first_shot: usize)
 #[ignore = "drives headless Chromium: cargo test --test app browser -- --ignored"]
 async fn setup_login_and_language_switch_in_a_real_browser() {
     let app = crate::common::TestApp::new();
-    let (mut w, _driver) = open_walk(&app, 900, 0).await;
+    let (mut w, _driver) = open_walk(&app, (1366, 900), 0, false).await;
 
     // First run: any page leads to setup, in Spanish from the browser's language.
     w.go("/").await;
     w.wait_path("/setup").await;
     w.wait_text("Configuración inicial").await;
+    // The first tab stop is the skip link, and it leads to the content.
+    w.tab().await;
+    let first = w
+        .js("return document.activeElement.className + ' ' + document.activeElement.getAttribute('href');")
+        .await;
+    assert_eq!(first.as_str(), Some("skip-link #main"));
     w.shot("setup").await;
     // A too-short password comes back with the message beside the field and the name kept.
     w.fill("full_name", "Carmen Huamán").await;
@@ -192,6 +468,7 @@ async fn setup_login_and_language_switch_in_a_real_browser() {
     w.fill("password_confirm", "corta").await;
     w.submit("form[action='/setup']").await;
     w.wait_text("al menos 10 caracteres").await;
+    w.summary_leads_to("f-password").await;
     w.shot("setup-errors").await;
     w.fill("password", "clave de prueba larga").await;
     w.fill("password_confirm", "clave de prueba larga").await;
@@ -214,13 +491,31 @@ async fn setup_login_and_language_switch_in_a_real_browser() {
     w.wait_path("/").await;
 
     // Switch to English: the whole page follows.
-    w.submit("form.langswitch").await;
+    w.switch_language().await;
     let text = w.wait_text("Welcome, Carmen Huamán").await;
     assert!(text.contains("Sign out"));
+    // The admin's start page leads to every admin area, storage locations included.
+    for href in ["/admin/users", "/admin/locations", "/admin/audit"] {
+        let css = format!("main a.tile[href='{href}']");
+        assert!(w.client.find(Locator::Css(&css)).await.is_ok(), "{css}");
+    }
     w.shot("home-en").await;
+    // A new user gets no role unless the admin picks one.
+    w.go("/admin/users/new").await;
+    w.wait_text("Create user").await;
+    let role = w
+        .js("return document.querySelector('select[name=role]').value;")
+        .await;
+    assert_eq!(role.as_str(), Some(""));
+    w.fill("full_name", "Rosa Quispe").await;
+    w.type_enter("username", "rquispe").await;
+    w.wait_text("Please correct the marked fields").await;
+    assert_eq!(w.focused_id().await, "error-summary");
+    let text = w.text().await;
+    assert!(text.contains("Role: "), "{text}");
+    w.shot("user-new-errors-en").await;
     for (path, expect, name) in [
         ("/admin/users", "New user", "users-en"),
-        ("/admin/users/new", "Create user", "user-new-en"),
         ("/admin/audit", "Audit trail", "audit-en"),
         ("/account", "Change password", "account-en"),
         ("/nowhere", "Page not found", "404-en"),
@@ -231,14 +526,14 @@ async fn setup_login_and_language_switch_in_a_real_browser() {
     }
     // And back to Spanish.
     w.go("/account").await;
-    w.submit("form.langswitch").await;
+    w.switch_language().await;
     let text = w.wait_text("Mi cuenta").await;
     assert!(text.contains("Cambiar contraseña"), "{text}");
     w.shot("account-es").await;
     w.go("/admin/audit").await;
     w.wait_text("Registro de auditoría").await;
     w.shot("audit-es").await;
-    w.client.close().await.unwrap();
+    w.finish().await;
 }
 
 /// Selects an option of a `<select>` by its value.
@@ -299,7 +594,7 @@ async fn seizure_receipt_labels_and_transfer_in_a_real_browser() {
         )
         .unwrap();
     }
-    let (mut w, _driver) = open_walk(&app, 1000, 20).await;
+    let (mut w, _driver) = open_walk(&app, (1366, 900), 20, false).await;
 
     // 1. The officer pre-registers a seizure with two sealed samples.
     sign_in(&mut w, "oficial", PW).await;
@@ -311,6 +606,7 @@ async fn seizure_receipt_labels_and_transfer_in_a_real_browser() {
         "Administración de Aduana Frontera Desaguadero",
     )
     .await;
+    w.unfold().await;
     w.fill("declaration_number", "211-2026-10-004512").await;
     w.fill("place", "Puente internacional, carril de carga")
         .await;
@@ -364,6 +660,8 @@ async fn seizure_receipt_labels_and_transfer_in_a_real_browser() {
         .await
         .unwrap();
     fridge.click().await.unwrap();
+    // A sample's receipt belongs to reception, not to the sample list.
+    assert_eq!(w.current_area().await, "Recepción");
     w.shot("receipt-form").await;
     w.submit("form[action$='/receive']").await;
     w.wait_text(&format!("Muestra {code} recibida")).await;
@@ -403,10 +701,10 @@ async fn seizure_receipt_labels_and_transfer_in_a_real_browser() {
         assert!(text.contains(step), "{step} missing:\n{text}");
     }
     w.shot("sample-timeline-es").await;
-    w.submit("form.langswitch").await;
+    w.switch_language().await;
     w.wait_text("Chain of custody").await;
     w.shot("sample-timeline-en").await;
-    w.submit("form.langswitch").await;
+    w.switch_language().await;
     w.wait_text("Cadena de custodia").await;
 
     // 6. The other pages of this slice, as a user sees them.
@@ -440,6 +738,19 @@ async fn seizure_receipt_labels_and_transfer_in_a_real_browser() {
     w.go("/custody/verify").await;
     w.wait_text("Todas las cadenas de custodia están íntegras")
         .await;
+    // The supervisor's top bar, the longest, stays on one line at 1366 px.
+    let bar = w
+        .js("return document.querySelector('.topbar').getBoundingClientRect().height;")
+        .await;
+    assert!(bar.as_f64().unwrap() < 64.0, "top bar {bar} px high");
+    let nav = w
+        .js("var n = document.querySelector('.mainnav.wide-only'); return n.scrollWidth <= n.clientWidth;")
+        .await;
+    assert_eq!(
+        nav.as_bool(),
+        Some(true),
+        "every entry of the bar is on screen"
+    );
     w.shot("verify").await;
     w.submit("form[action='/logout']").await;
     w.wait_path("/login").await;
@@ -447,5 +758,102 @@ async fn seizure_receipt_labels_and_transfer_in_a_real_browser() {
     w.go("/admin/locations").await;
     w.wait_text("REF-1").await;
     w.shot("locations").await;
-    w.client.close().await.unwrap();
+    w.finish().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "drives headless Chromium: cargo test --test app browser -- --ignored"]
+async fn border_post_on_a_phone_in_a_real_browser() {
+    use lims::user::Role;
+    const PW: &str = "clave de frontera larga";
+    let app = crate::common::TestApp::with_admin();
+    app.create_user("oficial", Role::Enforcement, PW);
+    let (mut w, _driver) = open_walk(&app, (390, PHONE_HEIGHT), 50, true).await;
+
+    w.go("/login").await;
+    w.wait_text("Iniciar sesión").await;
+    w.shot("phone-login").await;
+    w.fill("username", "oficial").await;
+    w.type_enter("password", PW).await;
+    w.wait_path("/").await;
+    w.wait_text("Bienvenido/a").await;
+    w.shot("phone-home").await;
+    // The navigation folds behind a menu button; it opens without script.
+    click(&mut w, "details.menu > summary").await;
+    w.wait_text("Cerrar sesión").await;
+    w.shot("phone-menu").await;
+
+    // The seizure form, short: optional facts are folded away.
+    w.go("/seizures/new").await;
+    w.wait_text("Registrar incautación").await;
+    let folded = w
+        .js("return document.querySelectorAll('details.more:not([open])').length;")
+        .await;
+    assert_eq!(
+        folded.as_u64(),
+        Some(3),
+        "seizure details and one per sample row"
+    );
+    w.shot("phone-seizure-form-es").await;
+    // Enter in the first field with most of the form empty: the problems are listed, with
+    // the focus on the list, and each leads to its field.
+    w.type_enter("reference", "ACTA-2026-0520").await;
+    w.wait_text("Revise los campos marcados").await;
+    w.summary_leads_to("f-place").await;
+    w.shot("phone-seizure-errors-es").await;
+
+    // Switching language in the middle of the form keeps what was typed. Without script the
+    // switch first warns that the form would be lost (opened here by hand to look at it).
+    w.fill("customs_office", "Aduana Desaguadero").await;
+    w.js("document.querySelector('details.lang-guard').open = true;")
+        .await;
+    w.shot("phone-language-warning").await;
+    w.js("document.querySelector('details.lang-guard').open = false;")
+        .await;
+    w.switch_language().await;
+    w.wait_text("Register seizure").await;
+    assert_eq!(w.path().await, "/seizures/new");
+    let kept = w
+        .js("return [document.getElementById('f-reference').value, document.getElementById('f-customs_office').value];")
+        .await;
+    assert_eq!(
+        kept,
+        serde_json::json!(["ACTA-2026-0520", "Aduana Desaguadero"])
+    );
+    w.shot("phone-seizure-form-en").await;
+
+    // Two sealed samples, typed on the phone; the Go key registers.
+    w.fill("place", "Puente internacional, control de salida")
+        .await;
+    choose(&mut w, "risk_channel", "red").await;
+    w.fill("goods_description", "Ocho cajas de cigarrillos sin timbre")
+        .await;
+    w.fill("s0_description", "Cajetilla de la caja 1").await;
+    w.fill("s0_seal_number", "PR-0501").await;
+    w.fill("s0_quantity", "20").await;
+    choose(&mut w, "s0_quantity_unit", "units").await;
+    w.fill("s1_description", "Cajetilla de la caja 5").await;
+    w.type_enter("s1_seal_number", "PR-0502").await;
+    let text = w.wait_text("Seizure ACTA-2026-0520 registered").await;
+    let year = lims::sample::lab_year(chrono_tz::America::Lima);
+    for n in 1..=2 {
+        let code = format!("LAB-{year}-00000{n}");
+        assert!(text.contains(&code), "{code}:\n{text}");
+    }
+    w.shot("phone-seizure-page-en").await;
+    w.switch_language().await;
+    w.wait_text("Cajetilla de la caja 5").await;
+    w.wait_text("Muestras").await;
+    w.shot("phone-seizure-page-es").await;
+
+    w.go("/samples").await;
+    w.wait_text("Cajetilla de la caja 5").await;
+    w.shot("phone-samples").await;
+    // The search box of the top bar, typed into and sent with the Go key.
+    let search = w.client.find(Locator::Css("header #q")).await.unwrap();
+    search.send_keys("LAB\u{E007}").await.unwrap();
+    w.wait_path("/search").await;
+    w.wait_text("Cajetilla de la caja 1").await;
+    w.shot("phone-search").await;
+    w.finish().await;
 }

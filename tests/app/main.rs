@@ -16,4 +16,5 @@ mod requests;
 mod schema;
 mod sessions;
 mod tariff;
+mod ui;
 mod users;
