@@ -264,8 +264,7 @@ pub fn seed(
     mut progress: impl FnMut(usize),
 ) -> Result<Created, AppError> {
     let (users, accounts) = ensure_staff(conn)?;
-    let by_role =
-        |role: Role| -> Vec<&User> { users.iter().filter(|u| u.role() == role).collect() };
+    let by_role = |role: Role| -> Vec<&User> { users.iter().filter(|u| u.role == role).collect() };
     let admin = by_role(Role::Admin)[0].clone();
     let technicians: Vec<User> = by_role(Role::Technician).into_iter().cloned().collect();
     let officers: Vec<User> = by_role(Role::Enforcement).into_iter().cloned().collect();

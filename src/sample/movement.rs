@@ -359,7 +359,7 @@ fn confirm_receiver(
         errors.add("to_username", "validation.choose_one");
         return Ok(None);
     };
-    if !receiver.active || !matches!(receiver.role(), Role::Technician | Role::Supervisor) {
+    if !receiver.active || !matches!(receiver.role, Role::Technician | Role::Supervisor) {
         errors.add("to_username", "validation.receiver_not_lab_staff");
         return Ok(None);
     }

@@ -10,42 +10,23 @@ use serde::Serialize;
 
 use crate::audit::{self, Actor};
 use crate::db::schema::users;
-use crate::db::{now, write_tx, DbConn};
+use crate::db::{now, text_enum, write_tx, DbConn};
 use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::ids::UserId;
 use crate::validation::{opt, FieldErrors};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Technician,
-    Supervisor,
-    Enforcement,
-    Admin,
-}
+text_enum!(
+    /// What an account may do (SPEC.md "Who uses it"; the table is `access::allows`).
+    Role {
+        Technician => "technician",
+        Supervisor => "supervisor",
+        Enforcement => "enforcement",
+        Admin => "admin",
+    }
+);
 
 impl Role {
-    pub const ALL: [Role; 4] = [
-        Role::Technician,
-        Role::Supervisor,
-        Role::Enforcement,
-        Role::Admin,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Technician => "technician",
-            Role::Supervisor => "supervisor",
-            Role::Enforcement => "enforcement",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == text.trim())
-    }
-
     /// i18n key of the role's name.
     pub fn label_key(self) -> String {
         format!("roles.{}", self.as_str())
@@ -53,13 +34,13 @@ impl Role {
 }
 
 #[derive(Queryable, Selectable, Identifiable, Debug, Clone)]
-#[diesel(table_name = users)]
+#[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct User {
     pub id: UserId,
     pub username: String,
     pub full_name: String,
     pub email: Option<String>,
-    pub role: String,
+    pub role: Role,
     pub password_hash: String,
     pub language: Option<String>,
     pub active: bool,
@@ -69,11 +50,6 @@ pub struct User {
 }
 
 impl User {
-    /// Unknown role text (only possible by editing the database) grants the least: enforcement.
-    pub fn role(&self) -> Role {
-        Role::parse(&self.role).unwrap_or(Role::Enforcement)
-    }
-
     pub fn lang(&self) -> Option<Lang> {
         self.language.as_deref().and_then(Lang::parse)
     }
@@ -100,7 +76,7 @@ impl User {
             username: &self.username,
             full_name: &self.full_name,
             email: self.email.as_deref(),
-            role: &self.role,
+            role: self.role.as_str(),
             language: self.language.as_deref(),
             active: self.active,
         }
@@ -124,7 +100,7 @@ struct NewUserRow<'a> {
     username: &'a str,
     full_name: &'a str,
     email: Option<&'a str>,
-    role: &'a str,
+    role: Role,
     password_hash: &'a str,
     language: Option<&'a str>,
     active: bool,
@@ -280,7 +256,7 @@ pub fn create(
                 username: &username,
                 full_name: input.full_name.trim(),
                 email: email.as_deref(),
-                role: role.as_str(),
+                role,
                 password_hash: hash,
                 language: None,
                 active: true,

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::audit::{self, Actor};
 use crate::db::schema::{sessions, users};
-use crate::db::{now, write_tx, DbConn};
+use crate::db::{now, text_enum, write_tx, DbConn};
 use crate::error::AppError;
 use crate::ids::{SessionId, UserId};
 use crate::user::User;
@@ -25,29 +25,17 @@ pub const TOUCH_EVERY: TimeDelta = TimeDelta::seconds(60);
 /// Longest user agent kept; browsers send a few hundred characters at most.
 const USER_AGENT_MAX: usize = 300;
 
-/// Why a session ended, stored in `sessions.ended_reason`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EndReason {
-    Logout,
-    Idle,
-    PasswordChanged,
-    PasswordReset,
-    Deactivated,
-    EndedByAdmin,
-}
-
-impl EndReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EndReason::Logout => "logout",
-            EndReason::Idle => "idle",
-            EndReason::PasswordChanged => "password_changed",
-            EndReason::PasswordReset => "password_reset",
-            EndReason::Deactivated => "deactivated",
-            EndReason::EndedByAdmin => "ended_by_admin",
-        }
+text_enum!(
+    /// Why a session ended, stored in `sessions.ended_reason`.
+    EndReason {
+        Logout => "logout",
+        Idle => "idle",
+        PasswordChanged => "password_changed",
+        PasswordReset => "password_reset",
+        Deactivated => "deactivated",
+        EndedByAdmin => "ended_by_admin",
     }
-}
+);
 
 /// An open session as the administrator's page shows it.
 #[derive(Queryable, Selectable, Debug, Clone, Serialize)]
@@ -81,7 +69,7 @@ struct NewSession<'a> {
 #[diesel(table_name = sessions, treat_none_as_null = true)]
 struct Ending<'a> {
     ended_at: NaiveDateTime,
-    ended_reason: &'static str,
+    ended_reason: EndReason,
     ended_by: Option<&'a UserId>,
 }
 
@@ -89,7 +77,7 @@ impl<'a> Ending<'a> {
     fn new(reason: EndReason, by: Option<&'a UserId>) -> Self {
         Ending {
             ended_at: now(),
-            ended_reason: reason.as_str(),
+            ended_reason: reason,
             ended_by: by,
         }
     }
@@ -269,7 +257,7 @@ pub fn end_by_admin(
             "session",
             Some(id.as_str()),
             Some(&session),
-            Some(&serde_json::json!({ "ended_reason": EndReason::EndedByAdmin.as_str() })),
+            Some(&serde_json::json!({ "ended_reason": EndReason::EndedByAdmin })),
         )?;
         Ok(())
     })

@@ -179,7 +179,7 @@ impl Ctx {
     }
 
     pub fn role(&self) -> Option<Role> {
-        self.user.as_ref().map(|u| u.role())
+        self.user.as_ref().map(|u| u.role)
     }
 
     pub fn can(&self, permission: Permission) -> bool {
@@ -265,7 +265,7 @@ impl Ctx {
     /// The signed-in user, or 403 with the reason the permission exists.
     pub fn require(&self, permission: Permission) -> Result<Arc<User>, AppError> {
         match &self.user {
-            Some(u) if access::allows(u.role(), permission) => Ok(u.clone()),
+            Some(u) if access::allows(u.role, permission) => Ok(u.clone()),
             _ => Err(AppError::Forbidden(access::refusal_reason(permission))),
         }
     }

@@ -20,7 +20,7 @@ struct HomePage {
 }
 
 async fn home(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    let role = ctx.user()?.role();
+    let role = ctx.user()?.role;
     render(&HomePage {
         role_key: role.label_key(),
         duties_key: format!("home.duties.{}", role.as_str()),

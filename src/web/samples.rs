@@ -487,9 +487,7 @@ async fn load_for_event(
             let colleagues = user::list(conn)?
                 .into_iter()
                 .filter(|u| {
-                    u.active
-                        && u.id != me
-                        && matches!(u.role(), Role::Technician | Role::Supervisor)
+                    u.active && u.id != me && matches!(u.role, Role::Technician | Role::Supervisor)
                 })
                 .collect();
             Ok((sample, location_options(conn)?, colleagues))

@@ -76,7 +76,7 @@ async fn new_form(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpResponse, 
     let offices = state.db(|conn| Ok(seizure::offices(conn)?)).await?;
     let form = SeizureInput {
         seized_at: local_input_value(&crate::db::now(), ctx.tz),
-        seizing_officer: if user.role() == Role::Enforcement {
+        seizing_officer: if user.role == Role::Enforcement {
             user.full_name.clone()
         } else {
             String::new()
@@ -86,7 +86,7 @@ async fn new_form(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpResponse, 
     let choices = Choices::load(&ctx, offices);
     render_status(
         &NewPage {
-            seal_required: user.role() == Role::Enforcement,
+            seal_required: user.role == Role::Enforcement,
             ctx,
             form,
             rows: blank_rows(2),
@@ -112,7 +112,7 @@ async fn create(
     let pairs = Pairs(pairs);
     let form: SeizureInput = pairs.group("");
     let mut rows = sample_rows(&pairs);
-    let seal_required = user.role() == Role::Enforcement;
+    let seal_required = user.role == Role::Enforcement;
     // "Add a sample row" re-shows the form with what was typed and one more empty row.
     if pairs.get("add_row").is_some() {
         rows.extend(blank_rows(1));
@@ -360,7 +360,7 @@ async fn add_samples_form(
     let choices = Choices::load(&ctx, Vec::new());
     render_status(
         &AddSamplesPage {
-            seal_required: user.role() == Role::Enforcement,
+            seal_required: user.role == Role::Enforcement,
             ctx,
             seizure,
             rows: blank_rows(1),
@@ -382,7 +382,7 @@ async fn add_samples(
     let id = path.into_inner();
     let pairs = Pairs(pairs);
     let mut rows = sample_rows(&pairs);
-    let seal_required = user.role() == Role::Enforcement;
+    let seal_required = user.role == Role::Enforcement;
     let sid = id.clone();
     let seizure = state.db(move |conn| Ok(seizure::find(conn, &sid)?)).await?;
     let errors = if pairs.get("add_row").is_some() {

@@ -47,7 +47,7 @@ struct NewPage {
     ctx: Ctx,
     form: NewUserInput,
     errors: FieldErrors,
-    roles: [Role; 4],
+    roles: &'static [Role],
 }
 
 async fn new_form(ctx: Ctx) -> Result<HttpResponse, AppError> {
@@ -111,7 +111,7 @@ struct EditPage {
     account: User,
     form: UserChangeInput,
     errors: FieldErrors,
-    roles: [Role; 4],
+    roles: &'static [Role],
     /// The account's open sessions, most recently active first.
     sessions: Vec<SessionRow>,
 }
@@ -136,7 +136,7 @@ impl EditPage {
         let form = form.unwrap_or_else(|| UserChangeInput {
             full_name: account.full_name.clone(),
             email: account.email.clone().unwrap_or_default(),
-            role: account.role.clone(),
+            role: account.role.as_str().to_string(),
             active: account.active.then(|| "on".to_string()),
         });
         EditPage {

@@ -56,7 +56,7 @@ async fn first_run_leads_every_page_to_setup_then_creates_admin() {
     let admin = lims::user::find_by_username(&mut app.db.conn(), "aquispe")
         .unwrap()
         .expect("admin stored with a lower-case user name");
-    assert_eq!(admin.role(), Role::Admin);
+    assert_eq!(admin.role, Role::Admin);
     assert!(admin.password_hash.starts_with("$argon2id$"));
 
     // Setup is closed for good once an account exists.

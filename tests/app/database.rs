@@ -301,7 +301,7 @@ fn command_line_lists_subcommands_and_creates_users() {
     let maria = lims::user::find_by_username(&mut conn, "mflores")
         .unwrap()
         .unwrap();
-    assert_eq!(maria.role(), Role::Supervisor);
+    assert_eq!(maria.role, Role::Supervisor);
     assert_eq!(maria.full_name, "María Flores");
     assert!(lims::user::password::verify(
         "maria-password",

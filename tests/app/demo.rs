@@ -60,5 +60,5 @@ fn seed_demo_builds_a_consistent_lab_and_can_run_twice() {
     let admin = lims::user::find_by_username(&mut conn, "admin")
         .unwrap()
         .unwrap();
-    assert_eq!(admin.role(), Role::Admin);
+    assert_eq!(admin.role, Role::Admin);
 }

@@ -85,7 +85,7 @@ async fn admin_creates_changes_deactivates_and_resets_users() {
     .await
     .assert_redirect("/admin/users");
     let changed = lims::user::find(&mut app.db.conn(), &user.id).unwrap();
-    assert_eq!(changed.role(), Role::Supervisor);
+    assert_eq!(changed.role, Role::Supervisor);
     assert_eq!(changed.full_name, "Juan Pablo Rojas Mamani");
     assert_eq!(changed.email, None);
 
@@ -156,7 +156,7 @@ async fn admin_cannot_lock_themselves_out() {
     p.assert_contains("No puede quitarse a sí mismo el rol de administrador");
     p.assert_contains("No puede desactivar su propia cuenta");
     let still = lims::user::find(&mut app.db.conn(), &me.id).unwrap();
-    assert_eq!(still.role(), Role::Admin);
+    assert_eq!(still.role, Role::Admin);
     assert!(still.active);
 }
 
