@@ -42,4 +42,5 @@ id_type!(
     SampleId,
     CustodyEventId,
     StorageLocationId,
+    CustodyVerificationId,
 );
