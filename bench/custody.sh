@@ -38,18 +38,19 @@ if [ ! -f "$DIR/seeded" ]; then
   cp "$DIR/out.txt" "$DIR/seed.txt"
   echo "$seed" > "$DIR/seeded"
 fi
-samples=$(awk '/Demo laboratory ready/ {print $7}' "$DIR/seed.txt")
 
 rm -f "$DIR/checkpoint.txt"
 verify=$(timed "$bin" verify-custody)
 verify_out=$(tail -1 "$DIR/out.txt")
+# Samples with sub-samples, and events, as verification counted them.
+samples=$(echo "$verify_out" | awk '{print $1}')
 events=$(echo "$verify_out" | awk '{print $4}')
 checkpoint=$(timed "$bin" custody-checkpoint "$DIR/checkpoint.txt")
 size=$(du -k "$DIR/checkpoint.txt" | awk '{printf "%.1f MB", $1 / 1024}')
 since=$(timed "$bin" verify-custody --since "$DIR/checkpoint.txt")
 since_out=$(tail -1 "$DIR/out.txt")
 
-echo "| samples | events | seed | verify-custody | custody-checkpoint (file size) | verify-custody --since |"
+echo "| samples | custody events | seed | verify-custody | custody-checkpoint (file size) | verify-custody --since |"
 echo "|---:|---:|---:|---:|---:|---:|"
 echo "| $samples | $events | $(cut -d'|' -f1 "$DIR/seeded") | ${verify/|/, } | ${checkpoint/|/, } ($size) | ${since/|/, } |"
 echo

@@ -179,3 +179,49 @@ pub fn execute(conn: &mut DbConn, keys: &Keyring, run: &Run, actor: &Actor) -> Q
     })?;
     result.map(|_| ())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_without_progress_for_two_minutes_reads_as_interrupted() {
+        let t = now();
+        let run = Run {
+            id: CustodyVerificationId::new_v7(),
+            started_by: UserId("u".into()),
+            started_at: t,
+            heartbeat_at: t,
+            finished_at: None,
+            samples_total: 10,
+            samples_checked: 0,
+            events_checked: 0,
+            broken: 0,
+            breaks_json: None,
+            error: None,
+        };
+        assert_eq!(
+            run.state(t + chrono::TimeDelta::seconds(30)),
+            RunState::Running
+        );
+        assert_eq!(
+            run.state(t + chrono::TimeDelta::minutes(3)),
+            RunState::Interrupted
+        );
+        let failed = Run {
+            finished_at: Some(t),
+            error: Some("disk full".into()),
+            ..run.clone()
+        };
+        assert_eq!(failed.state(t), RunState::Failed);
+        let done = Run {
+            finished_at: Some(t),
+            ..run
+        };
+        assert_eq!(
+            done.state(t + chrono::TimeDelta::hours(1)),
+            RunState::Finished
+        );
+        assert!(done.breaks().is_empty());
+    }
+}

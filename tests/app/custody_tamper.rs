@@ -866,3 +866,62 @@ async fn supervisors_download_a_checkpoint_and_others_cannot_verify() {
     page.assert_contains("Todas las cadenas de custodia están íntegras.");
     page.assert_contains("Muestras verificadas: 2");
 }
+
+#[test]
+fn the_custody_key_is_generated_once_into_the_data_folder_apart_from_the_cookie_key() {
+    use base64::Engine;
+    let lab = lab();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (ok, out) = lims_cli_on(&lab.app.db.url, &data, &["migrate"]);
+    assert!(ok, "{out}");
+    let file = data.join("custody.key");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let secret = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .unwrap();
+    assert_eq!(secret.len(), 32);
+    assert_ne!(
+        std::fs::read_to_string(data.join("secret.key")).unwrap(),
+        text
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // The next start uses the same key: a checkpoint names it.
+    let checkpoint = dir.path().join("c.txt");
+    let (ok, out) = lims_cli_on(
+        &lab.app.db.url,
+        &data,
+        &["custody-checkpoint", &checkpoint.to_string_lossy()],
+    );
+    assert!(ok, "{out}");
+    let id = key::Key::new(&secret).id().to_string();
+    assert!(out.contains(&format!("key {id}")), "{out}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+    // A checkpoint is never overwritten.
+    let (ok, out) = lims_cli_on(
+        &lab.app.db.url,
+        &data,
+        &["custody-checkpoint", &checkpoint.to_string_lossy()],
+    );
+    assert!(!ok && out.contains("cannot create"), "{out}");
+
+    // A key given in the environment must be long enough.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lims"))
+        .arg("migrate")
+        .env("DATABASE_URL", &lab.app.db.url)
+        .env("LIMS_DATA_DIR", &data)
+        .env("LIMS_CUSTODY_KEY", "short")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("LIMS_CUSTODY_KEY must be at least 32 characters"),
+        "{err}"
+    );
+}
