@@ -438,6 +438,8 @@ async fn seizure_receipt_labels_and_transfer_in_a_real_browser() {
     w.wait_path("/login").await;
     sign_in(&mut w, "supervisora", PW).await;
     w.go("/custody/verify").await;
+    // The verification runs in the background; the page reloads itself until it is done.
+    w.submit("form[action='/custody/verify']").await;
     w.wait_text("Todas las cadenas de custodia están íntegras")
         .await;
     w.shot("verify").await;
