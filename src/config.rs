@@ -12,6 +12,11 @@ pub struct Config {
     pub bind: String,
     /// 64 bytes: signing and encryption key of the session cookie.
     pub secret_key: Vec<u8>,
+    /// 32 bytes: the key of the custody chains' HMACs and checkpoints. Never stored in the
+    /// database, and separate from `secret_key` so that rotating sessions never touches evidence.
+    pub custody_key: Vec<u8>,
+    /// Earlier custody keys, still accepted when verifying what they signed.
+    pub custody_keys_old: Vec<Vec<u8>>,
     pub data_dir: PathBuf,
     pub storage_url: String,
     pub cookie_secure: bool,
@@ -49,7 +54,8 @@ fn env(name: &str) -> Option<String> {
 
 impl Config {
     /// Reads the environment (after `.env`) and applies the overrides. Creates the data
-    /// directory and, when `LIMS_SECRET_KEY` is absent, a persistent secret key inside it.
+    /// directory and, when `LIMS_SECRET_KEY` or `LIMS_CUSTODY_KEY` is absent, a persistent key
+    /// inside it (`secret.key`, `custody.key`).
     pub fn load(overrides: Overrides) -> Result<Config, ConfigError> {
         let database_url = overrides
             .database_url
@@ -70,9 +76,22 @@ impl Config {
         let storage_url = env("LIMS_STORAGE_URL")
             .unwrap_or_else(|| format!("file://{}", data_dir.join("attachments").display()));
         let secret_key = match env("LIMS_SECRET_KEY") {
-            Some(given) => key_from_text(&given)?,
-            None => load_or_create_key(&data_dir)?,
+            Some(given) => key_from_text(&given, &SECRET_KEY)?,
+            None => load_or_create_key(&data_dir, "secret.key", &SECRET_KEY)?,
         };
+        let custody_key = match env("LIMS_CUSTODY_KEY") {
+            Some(given) => key_from_text(&given, &CUSTODY_KEY)?,
+            None => load_or_create_key(&data_dir, "custody.key", &CUSTODY_KEY)?,
+        };
+        let custody_keys_old = env("LIMS_CUSTODY_KEYS_OLD")
+            .map(|list| {
+                list.split(',')
+                    .filter(|k| !k.trim().is_empty())
+                    .map(|k| key_from_text(k, &OLD_CUSTODY_KEY))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
         let cookie_secure = matches!(
             env("LIMS_COOKIE_SECURE").as_deref(),
             Some("1") | Some("true") | Some("yes")
@@ -99,6 +118,8 @@ impl Config {
             database_url,
             bind,
             secret_key,
+            custody_key,
+            custody_keys_old,
             data_dir,
             storage_url,
             cookie_secure,
@@ -126,39 +147,61 @@ pub fn parse_networks(list: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
         .collect()
 }
 
-/// Accepts base64 of at least 64 bytes as is; any other text of at least 32 characters is
-/// stretched to 64 bytes with SHA-512 so operators can use a passphrase.
-fn key_from_text(text: &str) -> Result<Vec<u8>, ConfigError> {
+/// A key the configuration reads: the variable that gives it and its length.
+struct KeySpec {
+    variable: &'static str,
+    len: usize,
+}
+
+const SECRET_KEY: KeySpec = KeySpec {
+    variable: "LIMS_SECRET_KEY",
+    len: 64,
+};
+
+const CUSTODY_KEY: KeySpec = KeySpec {
+    variable: "LIMS_CUSTODY_KEY",
+    len: 32,
+};
+
+const OLD_CUSTODY_KEY: KeySpec = KeySpec {
+    variable: "LIMS_CUSTODY_KEYS_OLD",
+    len: 32,
+};
+
+/// Accepts base64 of at least `len` bytes as is; any other text of at least 32 characters is
+/// stretched with SHA-512 so operators can use a passphrase.
+fn key_from_text(text: &str, spec: &KeySpec) -> Result<Vec<u8>, ConfigError> {
     let text = text.trim();
     if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(text) {
-        if bytes.len() >= 64 {
-            return Ok(bytes[..64].to_vec());
+        if bytes.len() >= spec.len {
+            return Ok(bytes[..spec.len].to_vec());
         }
     }
     if text.chars().count() < 32 {
-        return Err(ConfigError::Invalid(
-            "LIMS_SECRET_KEY must be at least 32 characters (or base64 of 64 random bytes)".into(),
-        ));
+        return Err(ConfigError::Invalid(format!(
+            "{} must be at least 32 characters (or base64 of {} random bytes)",
+            spec.variable, spec.len
+        )));
     }
-    Ok(Sha512::digest(text.as_bytes()).to_vec())
+    Ok(Sha512::digest(text.as_bytes())[..spec.len].to_vec())
 }
 
-fn load_or_create_key(data_dir: &Path) -> Result<Vec<u8>, ConfigError> {
-    let path = data_dir.join("secret.key");
+fn load_or_create_key(data_dir: &Path, file: &str, spec: &KeySpec) -> Result<Vec<u8>, ConfigError> {
+    let path = data_dir.join(file);
     let io_err = |source| ConfigError::DataDir {
         path: path.display().to_string(),
         source,
     };
     if path.exists() {
         let text = std::fs::read_to_string(&path).map_err(io_err)?;
-        return key_from_text(&text);
+        return key_from_text(&text, spec);
     }
-    let mut bytes = [0u8; 64];
-    rand::fill(&mut bytes);
-    let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let mut bytes = vec![0u8; spec.len];
+    rand::fill(&mut bytes[..]);
+    let text = base64::engine::general_purpose::STANDARD.encode(&bytes);
     write_private(&path, text.as_bytes()).map_err(io_err)?;
-    tracing::info!(path = %path.display(), "generated a new secret key");
-    Ok(bytes.to_vec())
+    tracing::info!(path = %path.display(), "generated a new key");
+    Ok(bytes)
 }
 
 #[cfg(unix)]

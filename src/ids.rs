@@ -62,6 +62,7 @@ id_type!(
     CustodyEventId,
     StorageLocationId,
     SessionId,
+    CustodyVerificationId,
 );
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use lims::config::{Config, Overrides};
+use lims::custody;
 use lims::db::{self, DbUrl};
 use lims::user::Role;
 
@@ -17,7 +18,8 @@ struct Cli {
     /// Overrides DATABASE_URL.
     #[arg(long, global = true)]
     database_url: Option<String>,
-    /// Folder for attachments and the generated secret key. Overrides LIMS_DATA_DIR.
+    /// Folder for attachments and the generated secret and custody keys. Overrides
+    /// LIMS_DATA_DIR.
     #[arg(long, global = true)]
     data_dir: Option<PathBuf>,
     #[command(subcommand)]
@@ -54,9 +56,18 @@ enum Command {
     },
     /// Write a consistent copy of the running SQLite database to FILE (PostgreSQL: use pg_dump).
     Backup { file: PathBuf },
-    /// Re-compute every sample's custody hash chain; prints each broken chain and exits
-    /// non-zero if there is any.
-    VerifyCustody,
+    /// Re-compute every sample's custody chain and cross-check it with the head on the sample,
+    /// the audit trail and the sample's status; prints each broken chain with its first bad
+    /// event and exits non-zero if there is any.
+    VerifyCustody {
+        /// A checkpoint written by custody-checkpoint: also report every chain that no longer
+        /// extends the head it saw (truncation, a database restored from an older copy).
+        #[arg(long, value_name = "CHECKPOINT")]
+        since: Option<PathBuf>,
+    },
+    /// Write a signed checkpoint of every custody chain's head to FILE (never overwritten).
+    /// Keep it off the server; verify-custody --since FILE compares with it later.
+    CustodyCheckpoint { file: PathBuf },
     /// Fill the database with a realistic demo laboratory (staff of every role, storage
     /// locations, seizures and samples in every status). Passwords are printed once.
     ///
@@ -113,12 +124,26 @@ fn run(cli: Cli) -> Result<(), String> {
         data_dir: cli.data_dir,
     })
     .map_err(|e| e.to_string())?;
+    let keys = custody::key::Keyring::from_config(&config);
+    custody::key::install(keys.clone())?;
     let url = DbUrl::parse(&config.database_url)?;
     let pool = db::build_pool(&url).map_err(|e| e.to_string())?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     let applied = db::migrate(&mut conn).map_err(|e| e.to_string())?;
     for name in &applied {
         tracing::info!(migration = %name, "applied");
+    }
+    let sealed =
+        custody::seal::seal_unkeyed_chains(&mut conn, &keys, &lims::audit::Actor::command_line())
+            .map_err(|e| {
+            format!("cannot seal the custody chains recorded before keyed custody: {e}")
+        })?;
+    if sealed > 0 {
+        tracing::info!(
+            chains = sealed,
+            key_id = keys.active().id(),
+            "sealed unkeyed custody chains"
+        );
     }
     match cli.command {
         Command::Migrate => {
@@ -163,7 +188,8 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("{token}");
             Ok(())
         }
-        Command::VerifyCustody => verify_custody(&mut conn),
+        Command::VerifyCustody { since } => verify_custody(&mut conn, &keys, since.as_deref()),
+        Command::CustodyCheckpoint { file } => custody_checkpoint(&mut conn, &keys, &file),
         Command::SeedDemo { seizures } => seed_demo(&mut conn, seizures, config.timezone),
         Command::Backup { file } => {
             lims::backup::backup(&mut conn, &file).map_err(|e| e.to_string())?;
@@ -187,34 +213,117 @@ fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
     bar
 }
 
-fn verify_custody(conn: &mut db::DbConn) -> Result<(), String> {
+fn verify_custody(
+    conn: &mut db::DbConn,
+    keys: &custody::key::Keyring,
+    since: Option<&Path>,
+) -> Result<(), String> {
     use diesel::prelude::*;
+    use std::io::BufReader;
+    // A tampered checkpoint is refused before anything is compared with it.
+    let open = |path: &Path| {
+        std::fs::File::open(path)
+            .map(BufReader::new)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))
+    };
+    let checkpoint = match since {
+        Some(path) => {
+            let summary = custody::checkpoint::check(keys, open(path)?)
+                .map_err(|e| format!("checkpoint {} refused: {e}", path.display()))?;
+            Some((path, summary))
+        }
+        None => None,
+    };
     let total: i64 = lims::db::schema::samples::table
         .count()
         .get_result(conn)
         .map_err(|e| e.to_string())?;
     let bar = progress_bar(total as u64, "samples");
-    let (checked, breaks) = lims::custody::verify_all(conn, |n| bar.set_position(n as u64))
-        .map_err(|e| e.to_string())?;
+    let report = custody::verify::verify_all(conn, keys, |_, p| {
+        bar.set_position(p.samples as u64);
+        Ok(())
+    })
+    .map_err(|e| e.to_string())?;
     bar.finish_and_clear();
-    for b in &breaks {
-        let code = lims::sample::find(conn, &b.sample_id)
-            .map(|s| s.lab_code)
-            .unwrap_or_else(|_| b.sample_id.to_string());
+    let mut breaks = custody::verify::Breaks::default();
+    report.breaks.into_iter().for_each(|b| breaks.note(b));
+    if let Some((path, summary)) = &checkpoint {
         println!(
-            "BROKEN {code}: first bad event #{} ({}) — {}",
-            b.seq, b.event_id, b.problem
+            "checkpoint of {} (key {}): {} chains, {} events, heads digest {}",
+            summary.created_at,
+            summary.key_id,
+            summary.samples,
+            summary.events,
+            summary.heads_digest
+        );
+        custody::checkpoint::compare(conn, open(path)?)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .for_each(|b| breaks.note(b));
+    }
+    let breaks = breaks.into_vec();
+    for b in &breaks {
+        let event = b
+            .event_id
+            .as_ref()
+            .map(|id| format!(" ({id})"))
+            .unwrap_or_default();
+        println!(
+            "BROKEN {}: first bad event #{}{event} — {}",
+            b.lab_code, b.seq, b.problem
         );
     }
+    let since_text = if checkpoint.is_some() {
+        "; every chain extends the checkpoint"
+    } else {
+        ""
+    };
     if breaks.is_empty() {
-        println!("{checked} sample chain(s) checked; all intact.");
+        println!(
+            "{} sample chain(s), {} event(s) checked; all intact{since_text}.",
+            report.samples, report.events
+        );
         Ok(())
     } else {
         Err(format!(
-            "{} of {checked} custody chain(s) are broken",
-            breaks.len()
+            "{} of {} custody chain(s) are broken",
+            breaks.len(),
+            report.samples
         ))
     }
+}
+
+fn custody_checkpoint(
+    conn: &mut db::DbConn,
+    keys: &custody::key::Keyring,
+    file: &Path,
+) -> Result<(), String> {
+    let out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(file)
+        .map_err(|e| format!("cannot create {}: {e}", file.display()))?;
+    let mut out = std::io::BufWriter::new(out);
+    let summary = match custody::checkpoint::write(conn, keys, db::now(), &mut out) {
+        Ok(summary) => summary,
+        Err(e) => {
+            drop(out);
+            // A partial file must not pass for a checkpoint (and would be refused anyway).
+            let _ = std::fs::remove_file(file);
+            return Err(e.to_string());
+        }
+    };
+    custody::checkpoint::record(conn, &lims::audit::Actor::command_line(), &summary)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "checkpoint written to {}: {} chains, {} events, key {}, heads digest {}",
+        file.display(),
+        summary.samples,
+        summary.events,
+        summary.key_id,
+        summary.heads_digest
+    );
+    Ok(())
 }
 
 fn seed_demo(conn: &mut db::DbConn, seizures: usize, tz: chrono_tz::Tz) -> Result<(), String> {

@@ -116,6 +116,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         retained_until -> Nullable<Text>,
+        custody_head_seq -> Nullable<BigInt>,
+        custody_head_hash -> Nullable<Text>,
     }
 }
 
@@ -148,6 +150,34 @@ diesel::table! {
         hash -> Text,
         retained_until -> Nullable<Text>,
         quantity_sufficient -> Nullable<Bool>,
+        key_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    custody_seals (sample_id) {
+        sample_id -> Text,
+        seq -> BigInt,
+        hash -> Text,
+        key_id -> Text,
+        mac -> Text,
+        sealed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    custody_verifications (id) {
+        id -> Text,
+        started_by -> Text,
+        started_at -> Timestamp,
+        heartbeat_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        samples_total -> BigInt,
+        samples_checked -> BigInt,
+        events_checked -> BigInt,
+        broken -> BigInt,
+        breaks_json -> Nullable<Text>,
+        error -> Nullable<Text>,
     }
 }
 
@@ -364,6 +394,8 @@ diesel::joinable!(samples -> users (registered_by));
 diesel::joinable!(custody_events -> samples (sample_id));
 diesel::joinable!(custody_events -> users (recorded_by));
 diesel::joinable!(custody_events -> storage_locations (storage_location_id));
+diesel::joinable!(custody_seals -> samples (sample_id));
+diesel::joinable!(custody_verifications -> users (started_by));
 diesel::joinable!(calibration_records -> instruments (instrument_id));
 diesel::joinable!(calibration_records -> users (recorded_by));
 diesel::joinable!(maintenance_records -> instruments (instrument_id));
@@ -424,6 +456,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     seizures,
     samples,
     custody_events,
+    custody_seals,
+    custody_verifications,
     test_methods,
     instruments,
     calibration_records,

@@ -124,6 +124,9 @@ pub struct Sample {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub retained_until: Option<String>,
+    /// The custody chain's head (last seq and hash); only `custody::append` writes them.
+    pub custody_head_seq: Option<i64>,
+    pub custody_head_hash: Option<String>,
 }
 
 /// A new sample row. Its status is where a life starts (registered in the field, or received

@@ -1,54 +1,120 @@
-//! The supervisor's check of every custody chain (the same as `lims verify-custody`).
+//! The supervisors' custody verification (the same checks as `lims verify-custody`), run in
+//! the background, and the download of a signed checkpoint (as `lims custody-checkpoint`).
 
-use actix_web::http::StatusCode;
+use actix_session::Session;
+use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use crate::access::Permission;
-use crate::custody::{self, ChainBreak};
+use crate::custody::runs::{self, Run, RunState};
+use crate::custody::verify::ChainBreak;
+use crate::custody::{checkpoint, key};
 use crate::error::AppError;
 use crate::web::context::Ctx;
-use crate::web::{render_status, AppState};
+use crate::web::session::{self, CsrfForm};
+use crate::web::{render, see_other, AppState};
 
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.route("/custody/verify", web::get().to(verify));
-}
-
-/// A broken chain with the sample's lab code for the page.
-pub struct BreakView {
-    pub chain: ChainBreak,
-    pub lab_code: String,
+    cfg.route("/custody/verify", web::get().to(page))
+        .route("/custody/verify", web::post().to(start))
+        .route("/custody/checkpoint", web::get().to(download_checkpoint));
 }
 
 #[derive(Template)]
 #[template(path = "custody/verify.html")]
 struct VerifyPage {
     ctx: Ctx,
-    checked: usize,
-    breaks: Vec<BreakView>,
-    checked_at: chrono::NaiveDateTime,
+    run: Option<Run>,
+    state: Option<RunState>,
+    breaks: Vec<ChainBreak>,
 }
 
-async fn verify(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+impl VerifyPage {
+    fn running(&self) -> bool {
+        self.state == Some(RunState::Running)
+    }
+
+    fn finished(&self) -> bool {
+        self.state == Some(RunState::Finished)
+    }
+}
+
+async fn page(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::Supervise)?;
-    let (checked, breaks) = state
-        .db(|conn| {
-            let (checked, breaks) = custody::verify_all(conn, |_| {})?;
-            let mut views = Vec::new();
-            for b in breaks {
-                let lab_code = crate::sample::find(conn, &b.sample_id)?.lab_code;
-                views.push(BreakView { chain: b, lab_code });
+    let run = state.db(|conn| Ok(runs::latest(conn)?)).await?;
+    let now = crate::db::now();
+    render(&VerifyPage {
+        state: run.as_ref().map(|r| r.state(now)),
+        breaks: run.as_ref().map(Run::breaks).unwrap_or_default(),
+        run,
+        ctx,
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct Empty {}
+
+async fn start(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    session: Session,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<HttpResponse, AppError> {
+    let user = ctx.require(Permission::Supervise)?;
+    let actor = ctx.actor()?;
+    let starter = actor.clone();
+    let (run, started) = state
+        .db(move |conn| Ok(runs::start(conn, &starter, &user.id)?))
+        .await?;
+    if started {
+        let keys = key::installed()?;
+        let pool = state.pool.clone();
+        // Its own thread: the run outlives this request and must not hold a worker.
+        std::thread::spawn(move || {
+            let result = pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
+                runs::execute(&mut conn, keys, &run, &actor).map_err(|e| e.to_string())
+            });
+            if let Err(e) = result {
+                tracing::error!(run = %run.id, error = %e, "custody verification failed");
             }
-            Ok((checked, views))
+        });
+        session::push_flash(&session, "info", ctx.t("verify.started"));
+    } else {
+        session::push_flash(&session, "info", ctx.t("verify.already_running"));
+    }
+    Ok(see_other("/custody/verify"))
+}
+
+async fn download_checkpoint(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::Supervise)?;
+    let actor = ctx.actor()?;
+    let (body, summary) = state
+        .db(move |conn| {
+            let keys = key::installed()?;
+            let mut body = Vec::new();
+            let summary = checkpoint::write(conn, keys, crate::db::now(), &mut body)
+                .map_err(AppError::internal)?;
+            checkpoint::record(conn, &actor, &summary)?;
+            Ok((body, summary))
         })
         .await?;
-    render_status(
-        &VerifyPage {
-            ctx,
-            checked,
-            breaks,
-            checked_at: crate::db::now(),
-        },
-        StatusCode::OK,
-    )
+    // The name holds only digits and letters, so it needs no quoting rules.
+    let name: String = summary
+        .created_at
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(15)
+        .collect();
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"custody-checkpoint-{name}.txt\""),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body))
 }

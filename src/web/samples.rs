@@ -239,7 +239,7 @@ async fn show(
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::ViewCases)?;
     let id = path.into_inner();
-    let (sample, seizure, parent, children, events, location) = state
+    let (sample, seizure, parent, children, events, location, chain_ok) = state
         .db(move |conn| {
             let sample = sample::find(conn, &id)?;
             let seizure = seizure::find(conn, &sample.seizure_id)?;
@@ -256,11 +256,13 @@ async fn show(
                 .as_ref()
                 .and_then(|l| places.get(l.as_str()).cloned());
             let events = timeline(conn, &sample, &family, &places)?;
-            Ok((sample, seizure, parent, children, events, location))
+            let keys = custody::key::installed()?;
+            let chain_ok = custody::verify::check_sample(conn, keys, &sample.id)?.is_none();
+            Ok((
+                sample, seizure, parent, children, events, location, chain_ok,
+            ))
         })
         .await?;
-    let raw: Vec<CustodyEvent> = events.iter().map(|v| v.event.clone()).collect();
-    let chain_ok = custody::verify_chain(&raw).is_none();
     let can_handle = ctx.can(Permission::HandleSamples);
     render_status(
         &ShowPage {

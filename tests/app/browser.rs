@@ -736,6 +736,8 @@ async fn seizure_receipt_labels_and_transfer_in_a_real_browser() {
     w.wait_path("/login").await;
     sign_in(&mut w, "supervisora", PW).await;
     w.go("/custody/verify").await;
+    // The verification runs in the background; the page reloads itself until it is done.
+    w.submit("form[action='/custody/verify']").await;
     w.wait_text("Todas las cadenas de custodia están íntegras")
         .await;
     // The supervisor's top bar, the longest, stays on one line at 1366 px.

@@ -167,14 +167,31 @@ fn migrations_digest() -> String {
     hex::encode(&h.finalize()[..8])
 }
 
+/// The custody key of every test: one process signs with one key (`custody::key::install`).
+pub const CUSTODY_KEY: [u8; 32] = *b"test custody key, never for labs";
+
 pub fn test_config(db: &TestDb) -> Config {
     let mut key = vec![0u8; 64];
     rand::fill(&mut key[..]);
     std::fs::create_dir_all(db.data_dir()).unwrap();
+    // The command line run on the test's data folder finds the same key there.
+    use base64::Engine;
+    let custody_file = db.data_dir().join("custody.key");
+    if !custody_file.exists() {
+        std::fs::write(
+            custody_file,
+            base64::engine::general_purpose::STANDARD.encode(CUSTODY_KEY),
+        )
+        .unwrap();
+    }
+    lims::custody::key::install(lims::custody::key::Keyring::new(&CUSTODY_KEY, &[]))
+        .expect("the test custody key");
     Config {
         database_url: db.url.clone(),
         bind: "127.0.0.1:0".into(),
         secret_key: key,
+        custody_key: CUSTODY_KEY.to_vec(),
+        custody_keys_old: Vec::new(),
         data_dir: db.data_dir(),
         storage_url: format!("file://{}", db.data_dir().join("attachments").display()),
         cookie_secure: false,

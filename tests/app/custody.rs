@@ -4,7 +4,6 @@ use std::collections::BTreeSet;
 
 use crate::common::{TestApp, ADMIN};
 use actix_web::http::StatusCode;
-use diesel::connection::SimpleConnection;
 use lims::audit::Actor;
 use lims::custody::{self, EventKind};
 use lims::sample::movement::{self, EventInput};
@@ -13,18 +12,18 @@ use lims::sample::{self, Sample, SampleInput, SampleStatus};
 use lims::seizure::{self, SeizureInput};
 use lims::user::{Role, User};
 
-const PW: &str = "lab-password-1";
-const TZ: chrono_tz::Tz = chrono_tz::America::Lima;
+pub(crate) const PW: &str = "lab-password-1";
+pub(crate) const TZ: chrono_tz::Tz = chrono_tz::America::Lima;
 
-struct Lab {
-    app: TestApp,
-    officer: User,
-    tech: User,
-    tech2: User,
-    supervisor: User,
+pub(crate) struct Lab {
+    pub app: TestApp,
+    pub officer: User,
+    pub tech: User,
+    pub tech2: User,
+    pub supervisor: User,
 }
 
-fn lab() -> Lab {
+pub(crate) fn lab() -> Lab {
     let app = TestApp::with_admin();
     Lab {
         officer: app.create_user("oficial", Role::Enforcement, PW),
@@ -67,7 +66,7 @@ fn sample_input(seal: &str) -> SampleInput {
 }
 
 impl Lab {
-    fn register(&self, reference: &str, seals: &[&str]) -> Vec<Sample> {
+    pub(crate) fn register(&self, reference: &str, seals: &[&str]) -> Vec<Sample> {
         let mut conn = self.app.db.conn();
         let rows: Vec<SampleInput> = seals.iter().map(|s| sample_input(s)).collect();
         seizure::register(
@@ -82,7 +81,7 @@ impl Lab {
         .samples
     }
 
-    fn receive(&self, s: &Sample) -> Sample {
+    pub(crate) fn receive(&self, s: &Sample) -> Sample {
         let who = self.tech.handler(None);
         receipt::receive(
             &mut self.app.db.conn(),
@@ -101,7 +100,7 @@ impl Lab {
         .expect("receive")
     }
 
-    fn record(
+    pub(crate) fn record(
         &self,
         s: &Sample,
         input: EventInput,
@@ -139,7 +138,7 @@ impl Lab {
     }
 }
 
-fn event(kind: EventKind) -> EventInput {
+pub(crate) fn event(kind: EventKind) -> EventInput {
     EventInput {
         kind: kind.as_str().into(),
         ..Default::default()
@@ -622,9 +621,9 @@ fn every_custody_event_kind_and_dispositions() {
         .is_err());
 
     // Every chain verifies, and every event is audited.
-    let (checked, breaks) = custody::verify_all(&mut lab.app.db.conn(), |_| {}).unwrap();
-    assert_eq!(checked, 5);
-    assert!(breaks.is_empty(), "{breaks:?}");
+    let report = crate::custody_tamper::verify(&mut lab.app.db.conn());
+    assert_eq!(report.samples, 5);
+    assert!(report.breaks.is_empty(), "{:?}", report.breaks);
     let (audit, _) = lims::audit::list(
         &mut lab.app.db.conn(),
         &lims::audit::AuditFilter {
@@ -796,98 +795,6 @@ async fn sub_samples_get_lettered_codes_and_their_own_chain() {
     page.assert_contains(&grand.lab_code);
 }
 
-fn tamper(conn: &mut lims::db::DbConn, postgres: bool, sql: &str) {
-    // Behind the application's back: drop the guard, change a row, put the guard back.
-    if postgres {
-        conn.batch_execute(&format!(
-            "ALTER TABLE custody_events DISABLE TRIGGER custody_events_append_only; {sql}; \
-             ALTER TABLE custody_events ENABLE TRIGGER custody_events_append_only;"
-        ))
-        .unwrap();
-    } else {
-        conn.batch_execute(&format!(
-            "DROP TRIGGER custody_events_no_update; {sql}; \
-             CREATE TRIGGER custody_events_no_update BEFORE UPDATE ON custody_events \
-             BEGIN SELECT RAISE(ABORT, 'custody_events is append-only'); END;"
-        ))
-        .unwrap();
-    }
-}
-
-#[actix_web::test]
-async fn verification_catches_a_row_edited_behind_the_applications_back() {
-    let lab = lab();
-    let s = lab.register("ACTA-V-1", &["PR-40", "PR-41"]);
-    let s0 = lab.receive(&s[0]);
-    lab.receive(&s[1]);
-    let mut conn = lab.app.db.conn();
-    let (_, clean) = custody::verify_all(&mut conn, |_| {}).unwrap();
-    assert!(clean.is_empty());
-    let events = custody::for_sample(&mut conn, &s0.id).unwrap();
-    let target = &events[2];
-    assert_eq!(target.kind, "received_at_lab");
-    tamper(
-        &mut conn,
-        lab.app.db.is_postgres(),
-        &format!(
-            "UPDATE custody_events SET seal_intact = FALSE WHERE id = '{}'",
-            target.id
-        ),
-    );
-    let (checked, breaks) = custody::verify_all(&mut conn, |_| {}).unwrap();
-    assert_eq!(checked, 2);
-    assert_eq!(breaks.len(), 1, "{breaks:?}");
-    assert_eq!(breaks[0].sample_id, s0.id);
-    assert_eq!(breaks[0].seq, 3);
-    assert_eq!(breaks[0].problem, "hash_mismatch");
-
-    // The supervisor's page and the command line say the same.
-    let mut c = lab.app.client().await;
-    c.login("super", PW).await;
-    let page = c.get("/custody/verify").await;
-    page.assert_contains(&s0.lab_code);
-    page.assert_contains("1 cadena(s) alterada(s)");
-    c.get(&format!("/samples/{}", s0.id))
-        .await
-        .assert_contains("Cadena alterada");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lims"))
-        .arg("verify-custody")
-        .env("DATABASE_URL", &lab.app.db.url)
-        .env("LIMS_DATA_DIR", lab.app.db.data_dir())
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains(&s0.lab_code) && stdout.contains("#3"),
-        "{stdout}"
-    );
-
-    // Deleting an event (a gap) is caught too, on the other sample.
-    let events1 = custody::for_sample(&mut conn, &s[1].id).unwrap();
-    let gap_sql = format!("DELETE FROM custody_events WHERE id = '{}'", events1[1].id);
-    if lab.app.db.is_postgres() {
-        conn.batch_execute(&format!(
-            "ALTER TABLE custody_events DISABLE TRIGGER custody_events_append_only; {gap_sql}; \
-             ALTER TABLE custody_events ENABLE TRIGGER custody_events_append_only;"
-        ))
-        .unwrap();
-    } else {
-        conn.batch_execute(&format!(
-            "DROP TRIGGER custody_events_no_delete; {gap_sql}; \
-             CREATE TRIGGER custody_events_no_delete BEFORE DELETE ON custody_events \
-             BEGIN SELECT RAISE(ABORT, 'custody_events is append-only'); END;"
-        ))
-        .unwrap();
-    }
-    let (_, breaks) = custody::verify_all(&mut conn, |_| {}).unwrap();
-    assert_eq!(breaks.len(), 2);
-    assert!(breaks
-        .iter()
-        .any(|b| b.sample_id == s[1].id && b.problem == "sequence_gap"));
-}
-
 #[actix_web::test]
 async fn search_by_every_kind_of_code() {
     let lab = lab();
@@ -1013,7 +920,7 @@ async fn roles_see_and_do_only_what_spec_gives_them() {
     assert_eq!(t.get("/custody/verify").await.status, StatusCode::FORBIDDEN);
     let mut sup = lab.app.client().await;
     sup.login("super", PW).await;
-    sup.get("/custody/verify")
+    crate::custody_tamper::run_on_page(&mut sup)
         .await
         .assert_contains("Todas las cadenas de custodia están íntegras");
     let _ = &lab.supervisor;

@@ -27,8 +27,10 @@ fn seed_evidence(conn: &mut DbConn, user_id: &str) {
          VALUES ('sm1', 'sz1', 'LAB-2026-000001', 'sample', 'Bolsa 1', 'urgent', 'received',
             '{user_id}', {t}, {t});
          INSERT INTO custody_events (id, sample_id, seq, kind, occurred_at, recorded_at, recorded_by,
-            seal_number, seal_intact, prev_hash, hash)
-         VALUES ('ce1', 'sm1', 1, 'collected', {t}, {t}, '{user_id}', 'PR-1', TRUE, '', 'abc');
+            seal_number, seal_intact, prev_hash, hash, key_id)
+         VALUES ('ce1', 'sm1', 1, 'collected', {t}, {t}, '{user_id}', 'PR-1', TRUE, '', 'abc', 'k');
+         INSERT INTO custody_seals (sample_id, seq, hash, key_id, mac, sealed_at)
+         VALUES ('sm1', 1, 'abc', 'k', 'mac', {t});
          INSERT INTO reports (id, seizure_id, sample_id, created_by, created_at)
          VALUES ('rp1', 'sz1', 'sm1', '{user_id}', {t});
          INSERT INTO report_versions (id, report_id, version_no, status, content, drafted_by,
@@ -51,6 +53,8 @@ fn evidence_tables_refuse_update_and_delete_even_with_plain_sql() {
     let refused = [
         "UPDATE custody_events SET seal_intact = FALSE WHERE id = 'ce1'",
         "DELETE FROM custody_events WHERE id = 'ce1'",
+        "UPDATE custody_seals SET hash = 'def'",
+        "DELETE FROM custody_seals",
         "UPDATE audit_log SET action = 'nothing'",
         "DELETE FROM audit_log",
         "UPDATE attachments SET sha256 = '00' WHERE id = 'at1'",
@@ -63,6 +67,15 @@ fn evidence_tables_refuse_update_and_delete_even_with_plain_sql() {
             "{sql}: {err}"
         );
     }
+    // Unkeyed events are only those recorded before keyed custody began.
+    let err = exec(
+        &mut conn,
+        "INSERT INTO custody_events (id, sample_id, seq, kind, occurred_at, recorded_at, \
+         recorded_by, prev_hash, hash) SELECT 'ce2', sample_id, 2, kind, occurred_at, \
+         recorded_at, recorded_by, hash, 'def' FROM custody_events WHERE id = 'ce1'",
+    )
+    .expect_err("an unkeyed event");
+    assert!(err.contains("must carry a key id"), "{err}");
 
     // A draft report version may still be edited; once issued it is frozen.
     exec(
@@ -152,7 +165,8 @@ fn unique_constraints_hold() {
     assert_unique_violation(exec(&mut conn, &dup_lab_code), "lab code");
     let dup_chain = format!(
         "INSERT INTO custody_events (id, sample_id, seq, kind, occurred_at, recorded_at, recorded_by,
-            prev_hash, hash) VALUES ('ce2', 'sm1', 1, 'opened', {t}, {t}, '{}', 'abc', 'def')",
+            prev_hash, hash, key_id) VALUES ('ce2', 'sm1', 1, 'opened', {t}, {t}, '{}', 'abc', 'def',
+            '0011223344556677')",
         user.id
     );
     assert_unique_violation(exec(&mut conn, &dup_chain), "position in a chain");

@@ -8,6 +8,7 @@ mod common;
 mod auth;
 mod browser;
 mod custody;
+mod custody_tamper;
 mod database;
 mod demo;
 mod i18n;
