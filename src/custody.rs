@@ -3,6 +3,8 @@
 //! Canonical form (version 1) of an event, the text that is hashed: a JSON array of
 //! `[name, value]` pairs in the fixed order of `canonical_fields`, values as JSON strings,
 //! numbers, booleans or null; timestamps as `YYYY-MM-DDTHH:MM:SS.ffffffZ` (UTC, microseconds).
+//! The pairs `witness_user_id`, `witness_document` and `override_reason`, added later, follow
+//! the fixed ones only when they are set, so older events hash exactly as before.
 //! `hash = hex(SHA-256(prev_hash || "|" || canonical))`, where `prev_hash` is the previous
 //! event's hash in the same sample's chain, or 64 zeros for the first event. Any change to a
 //! stored field, a removed or inserted event, or a reordering breaks the chain from there on.
@@ -118,6 +120,12 @@ pub struct CustodyEvent {
     pub hash: String,
     pub retained_until: Option<String>,
     pub quantity_sufficient: Option<bool>,
+    /// The witness of a destruction when it is a user, who confirmed with their password.
+    pub witness_user_id: Option<UserId>,
+    /// The identity document of an external witness (named in `witness`).
+    pub witness_document: Option<String>,
+    /// Why a supervisor, not the sample's holder, recorded this event.
+    pub override_reason: Option<String>,
 }
 
 impl CustodyEvent {
@@ -154,6 +162,9 @@ pub struct NewEvent {
     pub witness: Option<String>,
     pub retained_until: Option<String>,
     pub quantity_sufficient: Option<bool>,
+    pub witness_user_id: Option<UserId>,
+    pub witness_document: Option<String>,
+    pub override_reason: Option<String>,
 }
 
 impl NewEvent {
@@ -173,7 +184,7 @@ fn ts(t: &NaiveDateTime) -> String {
 pub fn canonical(e: &CustodyEvent) -> String {
     let s = |v: &Option<String>| v.as_ref().map_or(Value::Null, |x| json!(x));
     let id = |v: &Option<UserId>| v.as_ref().map_or(Value::Null, |x| json!(x.as_str()));
-    let fields: Vec<(&str, Value)> = vec![
+    let mut fields: Vec<(&str, Value)> = vec![
         ("v", json!(1)),
         ("id", json!(e.id.as_str())),
         ("sample_id", json!(e.sample_id.as_str())),
@@ -211,6 +222,14 @@ pub fn canonical(e: &CustodyEvent) -> String {
         ("witness", s(&e.witness)),
         ("retained_until", s(&e.retained_until)),
     ];
+    // Fields added after version 1 was fixed come last and only when set, so every event
+    // recorded before them keeps its canonical form (and its hash).
+    let later = [
+        ("witness_user_id", id(&e.witness_user_id)),
+        ("witness_document", s(&e.witness_document)),
+        ("override_reason", s(&e.override_reason)),
+    ];
+    fields.extend(later.into_iter().filter(|(_, v)| !v.is_null()));
     serde_json::to_string(&fields).unwrap_or_default()
 }
 
@@ -273,6 +292,9 @@ pub fn append(
         hash: String::new(),
         retained_until: new.retained_until,
         quantity_sufficient: new.quantity_sufficient,
+        witness_user_id: new.witness_user_id,
+        witness_document: new.witness_document,
+        override_reason: new.override_reason,
     };
     event.hash = chain_hash(&event.prev_hash, &canonical(&event));
     insert(conn, &event)?;
@@ -322,6 +344,11 @@ fn insert(conn: &mut DbConn, e: &CustodyEvent) -> QueryResult<()> {
                 c::hash.eq(&e.hash),
                 c::retained_until.eq(&e.retained_until),
                 c::quantity_sufficient.eq(e.quantity_sufficient),
+            ),
+            (
+                c::witness_user_id.eq(&e.witness_user_id),
+                c::witness_document.eq(&e.witness_document),
+                c::override_reason.eq(&e.override_reason),
             ),
         ))
         .execute(conn)

@@ -116,6 +116,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         retained_until -> Nullable<Text>,
+        receipt_exceptions -> Nullable<Text>,
     }
 }
 
@@ -148,6 +149,9 @@ diesel::table! {
         hash -> Text,
         retained_until -> Nullable<Text>,
         quantity_sufficient -> Nullable<Bool>,
+        witness_user_id -> Nullable<Text>,
+        witness_document -> Nullable<Text>,
+        override_reason -> Nullable<Text>,
     }
 }
 

@@ -10,6 +10,7 @@ mod browser;
 mod custody;
 mod database;
 mod demo;
+mod desk;
 mod i18n;
 mod locations;
 mod requests;
