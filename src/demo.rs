@@ -12,7 +12,7 @@ use crate::audit::{self, Actor};
 use crate::db::{now, write_tx, DbConn};
 use crate::error::AppError;
 use crate::ids::StorageLocationId;
-use crate::sample::movement::{self, EventInput};
+use crate::sample::movement::{self, EventInput, Proofs};
 use crate::sample::receipt::{self, ReceiptInput};
 use crate::sample::{self, SampleInput, SubsampleInput};
 use crate::seizure::{self, SeizureInput};
@@ -437,6 +437,8 @@ fn one_seizure(
                         quantity_unit: s.quantity_unit.clone().unwrap_or_default(),
                         seal_number: format!("PR-{:07}", rng.random_range(1..9_999_999)),
                         reason: "Contramuestra según procedimiento".into(),
+                        confirm: "yes".into(),
+                        ..Default::default()
                     },
                 )?;
             }
@@ -451,6 +453,7 @@ fn one_seizure(
                         ..event("opened")
                     },
                     tz,
+                    &Proofs::default(),
                 )?;
                 movement::record(
                     conn,
@@ -461,6 +464,7 @@ fn one_seizure(
                         ..event("resealed")
                     },
                     tz,
+                    &Proofs::default(),
                 )?;
             }
             45..=49 => {
@@ -474,6 +478,7 @@ fn one_seizure(
                         ..event("sent_external")
                     },
                     tz,
+                    &Proofs::default(),
                 )?;
             }
             50..=56 => {
@@ -487,6 +492,7 @@ fn one_seizure(
                         ..event("returned_to_owner")
                     },
                     tz,
+                    &Proofs::default(),
                 )?;
             }
             57..=64 => {
@@ -495,11 +501,15 @@ fn one_seizure(
                     &who,
                     &s.id,
                     &EventInput {
+                        witness_kind: "external".into(),
                         witness: "Fiscal adjunto provincial".into(),
+                        witness_document: "DNI 40XXXXXX".into(),
                         reason: "Incineración según resolución judicial".into(),
+                        confirm: "yes".into(),
                         ..event("destroyed")
                     },
                     tz,
+                    &Proofs::default(),
                 )?;
             }
             65..=69 => {
@@ -516,6 +526,7 @@ fn one_seizure(
                         ..event("retained")
                     },
                     tz,
+                    &Proofs::default(),
                 )?;
             }
             _ => {}

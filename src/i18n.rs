@@ -95,6 +95,17 @@ pub fn format_date(lang: Lang, iso: &str) -> String {
     }
 }
 
+/// A number as typed into a form field in this language: no thousands separator, the
+/// language's decimal mark, as many decimals as it has (at most 6).
+pub fn input_number(lang: Lang, value: f64) -> String {
+    let text = format!("{value:.6}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    match lang {
+        Lang::Es => text.replace('.', ","),
+        Lang::En => text.to_string(),
+    }
+}
+
 /// A measured quantity with as many decimals as it has (at most 4).
 pub fn format_quantity(lang: Lang, value: f64) -> String {
     let text = format!("{value:.4}");

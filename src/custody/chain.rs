@@ -71,6 +71,11 @@ pub fn canonical(e: &CustodyEvent) -> String {
     p.add("related_sample_id", &e.related_sample_id);
     p.add("witness", &e.witness);
     p.add("retained_until", &e.retained_until);
+    if e.key_id.is_some() {
+        p.add("witness_user_id", &e.witness_user_id);
+        p.add("witness_document", &e.witness_document);
+        p.add("override_reason", &e.override_reason);
+    }
     p.finish()
 }
 
@@ -145,6 +150,13 @@ mod tests {
             ("witness", json!(e.witness)),
             ("retained_until", json!(e.retained_until)),
         ]);
+        if e.key_id.is_some() {
+            fields.extend([
+                ("witness_user_id", json!(e.witness_user_id)),
+                ("witness_document", json!(e.witness_document)),
+                ("override_reason", json!(e.override_reason)),
+            ]);
+        }
         serde_json::to_string(&fields).unwrap()
     }
 
@@ -183,6 +195,9 @@ mod tests {
             retained_until: Some("2027-01-01".into()),
             quantity_sufficient: Some(true),
             key_id: None,
+            witness_user_id: Some(UserId("w1".into())),
+            witness_document: Some("DNI 40404040".into()),
+            override_reason: Some("El custodio está de licencia".into()),
         };
         for q in [Some(250.0), Some(0.1), Some(1e21), Some(f64::NAN), None] {
             e.quantity = q;

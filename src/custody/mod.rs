@@ -12,7 +12,8 @@
 //!  ["to_user_id",..],["to_party",..],["storage_location_id",..],["place",..],
 //!  ["seal_number",..],["seal_intact",..],["new_seal_number",..],["quantity",..],
 //!  ["quantity_unit",..],["quantity_sufficient",..],["sample_condition",..],["reason",..],
-//!  ["external_lab",..],["related_sample_id",..],["witness",..],["retained_until",..]]
+//!  ["external_lab",..],["related_sample_id",..],["witness",..],["retained_until",..],
+//!  ["witness_user_id",..],["witness_document",..],["override_reason",..]]
 //! hash = hex(HMAC-SHA-256(custody key K, prev_hash || "|" || canonical))
 //! ```
 //!
@@ -22,7 +23,7 @@
 //! hashed as the chain input, and `hash` itself.
 //!
 //! Version 1 (events recorded before keyed chains, `key_id` NULL) is the same array with
-//! `["v",1]` and no `key_id` pair, and `hash = hex(SHA-256(prev_hash || "|" || canonical))`.
+//! `["v",1]`, no `key_id` pair and none of the last three pairs (those columns came later), and `hash = hex(SHA-256(prev_hash || "|" || canonical))`.
 //! Anyone can compute that, so a version-1 event only counts when a keyed *seal*
 //! (`custody_seals`, made once when keyed chains begin: `seal.rs`) vouches for the chain up to
 //! it; a version-1 event after the seal, or in a chain without one, is a forgery.
@@ -154,6 +155,12 @@ pub struct CustodyEvent {
     pub quantity_sufficient: Option<bool>,
     /// The custody key of the HMAC; `None` for a version-1 (unkeyed) event.
     pub key_id: Option<String>,
+    /// The witness of a destruction when it is a user, who confirmed with their password.
+    pub witness_user_id: Option<UserId>,
+    /// The identity document of an external witness (named in `witness`).
+    pub witness_document: Option<String>,
+    /// Why a supervisor, not the sample's holder, recorded this event.
+    pub override_reason: Option<String>,
 }
 
 impl CustodyEvent {
@@ -190,6 +197,9 @@ pub struct NewEvent {
     pub witness: Option<String>,
     pub retained_until: Option<String>,
     pub quantity_sufficient: Option<bool>,
+    pub witness_user_id: Option<UserId>,
+    pub witness_document: Option<String>,
+    pub override_reason: Option<String>,
 }
 
 impl NewEvent {
@@ -266,6 +276,9 @@ pub fn append(
         retained_until: new.retained_until,
         quantity_sufficient: new.quantity_sufficient,
         key_id: Some(key.id().to_string()),
+        witness_user_id: new.witness_user_id,
+        witness_document: new.witness_document,
+        override_reason: new.override_reason,
     };
     event.hash = chain::keyed_hash(key, &event.prev_hash, &chain::canonical(&event));
     diesel::insert_into(custody_events::table)

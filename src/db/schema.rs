@@ -118,6 +118,7 @@ diesel::table! {
         retained_until -> Nullable<Text>,
         custody_head_seq -> Nullable<BigInt>,
         custody_head_hash -> Nullable<Text>,
+        receipt_exceptions -> Nullable<Text>,
     }
 }
 
@@ -151,6 +152,9 @@ diesel::table! {
         retained_until -> Nullable<Text>,
         quantity_sufficient -> Nullable<Bool>,
         key_id -> Nullable<Text>,
+        witness_user_id -> Nullable<Text>,
+        witness_document -> Nullable<Text>,
+        override_reason -> Nullable<Text>,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Samples: lab codes, registration with a seizure, sub-samples, lists and lookups.
 
+pub mod holding;
 pub mod movement;
 pub mod receipt;
 pub mod state;
@@ -127,6 +128,8 @@ pub struct Sample {
     /// The custody chain's head (last seq and hash); only `custody::append` writes them.
     pub custody_head_seq: Option<i64>,
     pub custody_head_hash: Option<String>,
+    /// What was wrong at receipt, if anything (set once, by the receipt).
+    pub receipt_exceptions: Option<receipt::ReceiptExceptions>,
 }
 
 /// A new sample row. Its status is where a life starts (registered in the field, or received
@@ -482,17 +485,40 @@ pub struct SubsampleInput {
     pub seal_number: String,
     #[serde(default)]
     pub reason: String,
+    /// A supervisor splitting a sample someone else holds says why.
+    #[serde(default)]
+    pub override_reason: String,
+    /// `yes` once the confirmation page (codes and events are permanent) was seen.
+    #[serde(default)]
+    pub confirm: String,
 }
 
-/// Splits a sample: the child gets the parent's code with a letter (`-A`, `-B`, ...), its
-/// own chain starting with `sub_sampled`, and the parent's chain records the split too.
-pub fn create_subsample(
+/// A split that passed its checks: what the confirmation page shows and the split writes.
+#[derive(Debug, Clone)]
+pub struct SplitPlan {
+    pub kind: SampleKind,
+    pub valid: ValidSample,
+    pub amount: holding::Quantity,
+    pub reason: Option<String>,
+    pub override_reason: Option<String>,
+    /// What the parent has left before and after the split, when known.
+    pub left_before: Option<holding::Quantity>,
+    pub left_after: Option<holding::Quantity>,
+    previous_holder: Option<UserId>,
+}
+
+/// Checks a split of `parent`: a sub-sample kind, a description, a quantity with its unit
+/// that the parent still has, and the holder rule.
+pub fn plan_subsample(
     conn: &mut DbConn,
     who: &Handler,
-    parent_id: &SampleId,
+    parent: &Sample,
     input: &SubsampleInput,
-) -> Result<Sample, AppError> {
+) -> Result<SplitPlan, AppError> {
     let mut errors = FieldErrors::default();
+    if !parent.status.in_lab() {
+        return Err(AppError::invalid("kind", "validation.sample_not_in_lab"));
+    }
     let kind = match SampleKind::parse(&input.kind) {
         Some(k) if k != SampleKind::Sample => Some(k),
         _ => {
@@ -500,23 +526,74 @@ pub fn create_subsample(
             None
         }
     };
+    let override_reason =
+        optional_text(&mut errors, "override_reason", &input.override_reason, 1000);
+    let held = movement::holding(conn, &parent.id)?;
+    let previous_holder = movement::check_holder(conn, who, &held, &override_reason, &mut errors)?;
     let row = SampleInput {
         description: input.description.clone(),
-        quantity: input.quantity.clone(),
-        quantity_unit: input.quantity_unit.clone(),
         seal_number: input.seal_number.clone(),
         priority: "routine".into(),
         ..Default::default()
     };
-    let valid = validate(&row, "", false, &mut errors);
+    let mut valid = validate(&row, "", false, &mut errors);
+    let amount = movement::typed_quantity(&mut errors, &input.quantity, &input.quantity_unit, true);
+    if let Some(a) = &amount {
+        movement::check_amount(&held, a, &mut errors);
+    }
     let reason = optional_text(&mut errors, "reason", &input.reason, 1000);
     errors.into_result()?;
-    let kind = kind.unwrap_or(SampleKind::Aliquot);
+    let (Some(kind), Some(amount)) = (kind, amount) else {
+        return Err(AppError::invalid(
+            "quantity",
+            "validation.quantity_required",
+        ));
+    };
+    valid.quantity = Some(amount.value);
+    valid.quantity_unit = Some(amount.unit.clone());
+    let left_after = held.balance.as_ref().and_then(|b| b.minus(&amount));
+    Ok(SplitPlan {
+        kind,
+        valid,
+        amount,
+        reason,
+        override_reason: previous_holder.as_ref().and(override_reason),
+        left_before: held.balance,
+        left_after,
+        previous_holder,
+    })
+}
+
+/// Splits a sample: the child gets the parent's code with a letter (`-A`, `-B`, ...), its
+/// own chain starting with `sub_sampled` (held by whoever split it, in hand), and the
+/// parent's chain records the split, which takes the amount off its balance. Codes and events
+/// are permanent, so the split needs `input.confirm` (the confirmation page seen).
+pub fn create_subsample(
+    conn: &mut DbConn,
+    who: &Handler,
+    parent_id: &SampleId,
+    input: &SubsampleInput,
+) -> Result<Sample, AppError> {
+    let parent = find(conn, parent_id)?;
+    let plan = plan_subsample(conn, who, &parent, input)?;
+    if input.confirm != "yes" {
+        return Err(AppError::invalid("confirm", "validation.confirm_first"));
+    }
     write_tx(conn, |conn| {
-        let parent = find(conn, parent_id)?;
-        if !parent.status.in_lab() {
-            return Err(AppError::invalid("kind", "validation.sample_not_in_lab"));
+        // Checked again under the row lock: the balance and the holder may have moved.
+        let parent = state::lock_for_update(conn, parent_id)?;
+        let again = plan_subsample(conn, who, &parent, input)?;
+        if again.previous_holder != plan.previous_holder {
+            return Err(AppError::invalid("holder", "validation.holder_changed"));
         }
+        let SplitPlan {
+            kind,
+            valid,
+            amount,
+            reason,
+            override_reason,
+            ..
+        } = again;
         let n = counter::next(conn, &format!("sub:{}", parent.id))?;
         let code = format!("{}-{}", parent.lab_code, counter::letters(n));
         let t = now();
@@ -530,15 +607,15 @@ pub fn create_subsample(
                 kind,
                 description: &valid.description,
                 matrix: parent.matrix.as_deref(),
-                quantity: valid.quantity,
-                quantity_unit: valid.quantity_unit.as_deref(),
+                quantity: Some(amount.value),
+                quantity_unit: Some(&amount.unit),
                 package_count: None,
                 seal_number: valid.seal_number.as_deref(),
                 priority: parent.priority,
                 requested_tests: parent.requested_tests.as_deref(),
                 due_date: parent.due_date.as_deref(),
                 status: SampleStatus::Received,
-                storage_location_id: parent.storage_location_id.as_ref(),
+                storage_location_id: None,
                 received_at: Some(t),
                 registered_by: &who.user_id,
                 created_at: t,
@@ -557,13 +634,23 @@ pub fn create_subsample(
         )?;
         let split = |related: &SampleId| NewEvent {
             related_sample_id: Some(related.clone()),
-            quantity: valid.quantity,
-            quantity_unit: valid.quantity_unit.clone(),
+            quantity: Some(amount.value),
+            quantity_unit: Some(amount.unit.clone()),
             reason: reason.clone(),
             to_user_id: Some(who.user_id.clone()),
             ..NewEvent::of(EventKind::SubSampled)
         };
-        custody::append(conn, &who.actor, &who.user_id, &parent.id, split(&child.id))?;
+        custody::append(
+            conn,
+            &who.actor,
+            &who.user_id,
+            &parent.id,
+            NewEvent {
+                from_user_id: plan.previous_holder.clone(),
+                override_reason: override_reason.clone(),
+                ..split(&child.id)
+            },
+        )?;
         custody::append(
             conn,
             &who.actor,
@@ -589,6 +676,8 @@ pub struct SampleFilter {
     pub priority: Option<Priority>,
     /// Open samples whose due date is before this day.
     pub overdue_before: Option<String>,
+    /// Only samples received with an exception (broken or different seal, short, rejected).
+    pub exceptions: bool,
 }
 
 /// A list row: the sample with its seizure's reference and office.
@@ -639,6 +728,10 @@ pub fn list(
         q = q
             .filter(samples::due_date.lt(day.clone()))
             .filter(samples::status.ne_all(SampleStatus::CLOSED));
+    }
+    if filter.exceptions {
+        // Exactly the partial index's condition, so both backends walk that index.
+        q = q.filter(samples::receipt_exceptions.is_not_null());
     }
     if let Some(c) = after {
         q = q.filter(

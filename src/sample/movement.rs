@@ -1,19 +1,22 @@
 //! Custody events recorded on a sample in the lab: transfers between two people (the receiver
 //! confirms with their own password), storage, opening and resealing, external laboratories,
-//! and the final disposition (returned, destroyed, retained). Which event may follow which
-//! status is decided here and nowhere else.
+//! and the final disposition (returned, destroyed before a witness, retained). Which event may
+//! follow which status is decided here; who may record it is the holder rule of `holding`:
+//! the holder, or a supervisor who states why (custody then passes to the supervisor).
 
+use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use crate::audit::Handler;
 use crate::custody::{self, CustodyEvent, EventKind, NewEvent};
 use crate::db::{now, write_tx, DbConn};
 use crate::error::AppError;
-use crate::ids::SampleId;
+use crate::ids::{SampleId, StorageLocationId, UserId};
+use crate::sample::holding::{authority, Authority, Holding, Quantity};
 use crate::sample::receipt::{chosen_location, yes_no};
 use crate::sample::state::{self, Change, Transition};
-use crate::sample::{find, normalize_seal, SampleStatus, UNITS};
-use crate::user::{self, password, throttle, Role};
+use crate::sample::{find, normalize_seal, Sample, SampleStatus, UNITS};
+use crate::user::{self, presence, throttle, Role};
 use crate::validation::{
     optional_text, parse_date, parse_decimal, parse_local_datetime, required_text, FieldErrors,
 };
@@ -71,6 +74,11 @@ pub fn available(status: SampleStatus) -> Vec<EventKind> {
         .collect()
 }
 
+/// Events that cannot be undone in any sense: recorded only after a confirmation page.
+pub fn needs_confirmation(kind: EventKind) -> bool {
+    kind == EventKind::Destroyed
+}
+
 #[derive(Debug, Default, Clone, Serialize, serde::Deserialize)]
 pub struct EventInput {
     #[serde(default)]
@@ -97,8 +105,18 @@ pub struct EventInput {
     pub reason: String,
     #[serde(default)]
     pub external_lab: String,
+    /// Destruction: `user` (a user who confirms with their password) or `external`.
+    #[serde(default)]
+    pub witness_kind: String,
+    #[serde(default)]
+    pub witness_username: String,
+    #[serde(default, skip_serializing)]
+    pub witness_password: String,
+    /// The external witness's name, and their identity document.
     #[serde(default)]
     pub witness: String,
+    #[serde(default)]
+    pub witness_document: String,
     #[serde(default)]
     pub to_party: String,
     #[serde(default)]
@@ -108,6 +126,22 @@ pub struct EventInput {
     pub to_username: String,
     #[serde(default, skip_serializing)]
     pub to_password: String,
+    /// A supervisor recording in the holder's place says why.
+    #[serde(default)]
+    pub override_reason: String,
+    /// `yes` once the confirmation page was seen (events that need one).
+    #[serde(default)]
+    pub confirm: String,
+}
+
+impl EventInput {
+    pub fn confirmed(&self) -> bool {
+        self.confirm == "yes"
+    }
+
+    pub fn external_witness(&self) -> bool {
+        self.witness_kind == "external"
+    }
 }
 
 /// The fields each kind asks for, so the form shows exactly those.
@@ -124,17 +158,26 @@ pub fn fields(kind: EventKind) -> &'static [&'static str] {
             "external_lab",
             "seal_number",
             "seal_intact",
+            "quantity",
             "condition",
             "reason",
         ],
         ReturnedToOwner => &["to_party", "place", "reason"],
-        Destroyed => &["witness", "place", "reason"],
+        Destroyed => &[
+            "witness_kind",
+            "witness_username",
+            "witness",
+            "witness_document",
+            "place",
+            "reason",
+        ],
         Retained => &["retained_until", "storage_location_id", "reason"],
         _ => &[],
     }
 }
 
-/// Fields without which the event means nothing.
+/// Fields without which the event means nothing (a destruction's witness fields depend on
+/// the kind of witness).
 fn required(kind: EventKind) -> &'static [&'static str] {
     use EventKind::*;
     match kind {
@@ -145,20 +188,289 @@ fn required(kind: EventKind) -> &'static [&'static str] {
         SentExternal => &["external_lab", "reason"],
         ReturnedFromExternal => &["external_lab", "seal_intact"],
         ReturnedToOwner => &["to_party"],
-        Destroyed => &["witness", "reason"],
+        Destroyed => &["reason"],
         Retained => &["retained_until", "reason"],
         _ => &[],
     }
 }
 
-pub fn record(
+/// The second person of an event: who takes the sample in a hand-over, who witnesses its
+/// destruction. Both prove their presence with their own password.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Second {
+    Receiver,
+    Witness,
+}
+
+impl Second {
+    fn user_field(self) -> &'static str {
+        match self {
+            Second::Receiver => "to_username",
+            Second::Witness => "witness_username",
+        }
+    }
+
+    fn password_field(self) -> &'static str {
+        match self {
+            Second::Receiver => "to_password",
+            Second::Witness => "witness_password",
+        }
+    }
+
+    /// The i18n key of a problem with this person (`not_allowed`, `is_self`, `locked`,
+    /// `password_wrong`).
+    fn key(self, problem: &str) -> String {
+        let who = match self {
+            Second::Receiver => "receiver",
+            Second::Witness => "witness",
+        };
+        let problem = match (self, problem) {
+            (Second::Receiver, "not_allowed") => "not_lab_staff",
+            (Second::Receiver, "is_self") => "is_giver",
+            (_, p) => p,
+        };
+        format!("validation.{who}_{problem}")
+    }
+
+    /// The hand-over's receiver must be lab staff; a destruction may be witnessed by any
+    /// active user but an administrator (a customs officer often is the witness).
+    fn may_be(self, role: Role) -> bool {
+        match self {
+            Second::Receiver => matches!(role, Role::Technician | Role::Supervisor),
+            Second::Witness => role != Role::Admin,
+        }
+    }
+
+    fn failure_action(self) -> &'static str {
+        match self {
+            Second::Receiver => "custody_receiver_password_failed",
+            Second::Witness => "custody_witness_password_failed",
+        }
+    }
+
+    /// Who `input` names for this role, and the password typed for them, when the event
+    /// asks for this person with a password now.
+    fn named(self, input: &EventInput) -> Option<(&str, &str)> {
+        let kind = EventKind::parse(&input.kind)?;
+        match self {
+            Second::Receiver if kind == EventKind::HandedOver => {
+                Some((&input.to_username, &input.to_password))
+            }
+            Second::Witness
+                if kind == EventKind::Destroyed
+                    && !input.external_witness()
+                    && input.confirmed() =>
+            {
+                Some((&input.witness_username, &input.witness_password))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The passwords of the event's second people, checked off the database connection:
+/// `Proofs::begin` (database) reads the accounts, `Proofs::check` (CPU) verifies.
+#[derive(Default)]
+pub struct Proofs(Vec<presence::Checked>);
+
+impl Proofs {
+    pub fn begin(
+        conn: &mut DbConn,
+        who: &Handler,
+        input: &EventInput,
+    ) -> Result<Vec<presence::Pending>, AppError> {
+        let mut pending = Vec::new();
+        for second in [Second::Receiver, Second::Witness] {
+            if let Some((username, password)) = second.named(input) {
+                pending.extend(presence::begin(conn, who, username, password)?);
+            }
+        }
+        Ok(pending)
+    }
+
+    pub fn check(pending: Vec<presence::Pending>) -> Proofs {
+        Proofs(pending.into_iter().map(presence::Pending::check).collect())
+    }
+
+    fn of(&self, username: &str) -> Option<&presence::Checked> {
+        self.0.iter().find(|c| c.username == username)
+    }
+}
+
+/// The second person named in `input`, checked: their account (and, when `proofs` is given,
+/// their password). Problems go beside the fields.
+fn confirm_second(
+    conn: &mut DbConn,
+    who: &Handler,
+    second: Second,
+    username: &str,
+    password_typed: bool,
+    proofs: Option<&Proofs>,
+    errors: &mut FieldErrors,
+) -> Result<Option<user::User>, AppError> {
+    let username = username.trim().to_lowercase();
+    let field = second.user_field();
+    if username.is_empty() {
+        errors.add(field, "validation.choose_one");
+        return Ok(None);
+    }
+    let Some(person) = user::find_by_username(conn, &username)? else {
+        errors.add(field, "validation.choose_one");
+        return Ok(None);
+    };
+    if !person.active || !second.may_be(person.role) {
+        errors.add(field, &second.key("not_allowed"));
+        return Ok(None);
+    }
+    if person.id == who.user_id {
+        errors.add(field, &second.key("is_self"));
+        return Ok(None);
+    }
+    let Some(proofs) = proofs else {
+        // Only the account is checked before the confirmation page; a locked one is said now.
+        if throttle::locked_until(conn, &username)?.is_some() {
+            errors.add(second.password_field(), &second.key("locked"));
+        }
+        return Ok(Some(person));
+    };
+    let password_field = second.password_field();
+    match proofs.of(&username) {
+        Some(checked) => {
+            if presence::finish(conn, who, checked, second.failure_action())? {
+                Ok(Some(person))
+            } else {
+                errors.add(password_field, &second.key("password_wrong"));
+                Ok(None)
+            }
+        }
+        None if !password_typed => {
+            errors.add(password_field, "validation.required");
+            Ok(None)
+        }
+        // Typed but not checked: the account was locked by failures.
+        None => {
+            errors.add(password_field, &second.key("locked"));
+            Ok(None)
+        }
+    }
+}
+
+/// The sample's custody now, read from its chain.
+pub fn holding(conn: &mut DbConn, sample_id: &SampleId) -> Result<Holding, AppError> {
+    Ok(Holding::of(&custody::for_sample(conn, sample_id)?))
+}
+
+/// The holder rule for `who` on this sample now (see `holding`). Problems go to `errors`:
+/// beside the override reason, or on `holder` (the page's box naming the holder). Answers the
+/// holder of record when a supervisor records in their place.
+pub(crate) fn check_holder(
+    conn: &mut DbConn,
+    who: &Handler,
+    holding: &Holding,
+    override_reason: &Option<String>,
+    errors: &mut FieldErrors,
+) -> Result<Option<UserId>, AppError> {
+    let supervisor = user::name_and_role(conn, &who.user_id)?.1 == Role::Supervisor;
+    Ok(match authority(holding, &who.user_id, supervisor) {
+        Authority::Holder | Authority::TakesIn => None,
+        Authority::Override => {
+            if override_reason.is_none() {
+                errors.add("override_reason", "validation.override_reason_required");
+            }
+            holding.person().cloned()
+        }
+        Authority::Refused => {
+            errors.add("holder", "validation.not_the_holder");
+            None
+        }
+    })
+}
+
+/// An amount taken from a sample must be in a unit of its kind and not more than is left
+/// (when what is left is known).
+pub(crate) fn check_amount(holding: &Holding, amount: &Quantity, errors: &mut FieldErrors) {
+    if let Some(balance) = &holding.balance {
+        match balance.covers(amount) {
+            None => errors.add("quantity_unit", "validation.unit_not_convertible"),
+            Some(false) => errors.add("quantity", "validation.more_than_left"),
+            Some(true) => {}
+        }
+    }
+}
+
+/// A quantity typed with its unit; both are needed when `required`, else both or neither.
+pub(crate) fn typed_quantity(
+    errors: &mut FieldErrors,
+    quantity: &str,
+    unit: &str,
+    required: bool,
+) -> Option<Quantity> {
+    if !required && quantity.trim().is_empty() {
+        return None;
+    }
+    let q = parse_decimal(quantity).filter(|q| *q > 0.0);
+    if q.is_none() {
+        let key = if quantity.trim().is_empty() {
+            "validation.quantity_required"
+        } else {
+            "validation.positive_number"
+        };
+        errors.add("quantity", key);
+    }
+    let u = UNITS.iter().find(|u| **u == unit.trim());
+    if u.is_none() {
+        errors.add("quantity_unit", "validation.choose_unit");
+    }
+    Some(Quantity::new(q?, u?))
+}
+
+/// An event that passed every check but the final ones under the row lock.
+struct Valid {
+    kind: EventKind,
+    occurred_at: NaiveDateTime,
+    new: NewEvent,
+    location: Option<StorageLocationId>,
+    retained_until: Option<String>,
+    new_seal_number: Option<String>,
+    amount: Option<Quantity>,
+    /// The holder of record when a supervisor records in their place.
+    previous_holder: Option<UserId>,
+}
+
+/// What the confirmation page of an event shows (the rest is the form as typed).
+pub struct Preview {
+    /// The witness's name (a user's full name, or the external person's as typed).
+    pub witness: Option<String>,
+    pub witness_document: Option<String>,
+    pub occurred_at: NaiveDateTime,
+}
+
+/// Checks an event that needs a confirmation page, without recording it and without the
+/// second person's password (typed on that page).
+pub fn preview(
     conn: &mut DbConn,
     who: &Handler,
     sample_id: &SampleId,
     input: &EventInput,
     tz: chrono_tz::Tz,
-) -> Result<CustodyEvent, AppError> {
+) -> Result<Preview, AppError> {
     let sample = find(conn, sample_id)?;
+    let valid = validate(conn, who, &sample, input, tz, None)?;
+    Ok(Preview {
+        witness: valid.new.witness,
+        witness_document: valid.new.witness_document,
+        occurred_at: valid.occurred_at,
+    })
+}
+
+fn validate(
+    conn: &mut DbConn,
+    who: &Handler,
+    sample: &Sample,
+    input: &EventInput,
+    tz: chrono_tz::Tz,
+    proofs: Option<&Proofs>,
+) -> Result<Valid, AppError> {
     let mut errors = FieldErrors::default();
     let Some(kind) = EventKind::parse(&input.kind).filter(|k| FORM_KINDS.contains(k)) else {
         return Err(AppError::invalid("kind", "validation.choose_one"));
@@ -177,6 +489,10 @@ pub fn record(
             optional_text(errors, field, value, max)
         }
     };
+    let override_reason =
+        optional_text(&mut errors, "override_reason", &input.override_reason, 1000);
+    let holding = holding(conn, &sample.id)?;
+    let previous_holder = check_holder(conn, who, &holding, &override_reason, &mut errors)?;
     let occurred_at = match input.occurred_at.trim() {
         "" => now(),
         v => match parse_local_datetime(v, tz) {
@@ -194,7 +510,6 @@ pub fn record(
     let place = text(&mut errors, "place", &input.place, 200);
     let reason = text(&mut errors, "reason", &input.reason, 2000);
     let external_lab = text(&mut errors, "external_lab", &input.external_lab, 200);
-    let witness = text(&mut errors, "witness", &input.witness, 200);
     let to_party = text(&mut errors, "to_party", &input.to_party, 200);
     let condition = text(&mut errors, "condition", &input.condition, 500);
     let seal_number = if asks.contains(&"seal_number") {
@@ -222,23 +537,14 @@ pub fn record(
     } else {
         None
     };
-    let (quantity, quantity_unit) =
-        if asks.contains(&"quantity") && !input.quantity.trim().is_empty() {
-            let q = parse_decimal(&input.quantity).filter(|q| *q > 0.0);
-            if q.is_none() {
-                errors.add("quantity", "validation.positive_number");
-            }
-            let u = UNITS
-                .iter()
-                .find(|u| **u == input.quantity_unit.trim())
-                .map(|u| u.to_string());
-            if u.is_none() {
-                errors.add("quantity_unit", "validation.choose_one");
-            }
-            (q, u)
-        } else {
-            (None, None)
-        };
+    let amount = if asks.contains(&"quantity") {
+        typed_quantity(&mut errors, &input.quantity, &input.quantity_unit, false)
+    } else {
+        None
+    };
+    if let (EventKind::SentExternal, Some(a)) = (kind, &amount) {
+        check_amount(&holding, a, &mut errors);
+    }
     let location = if asks.contains(&"storage_location_id") {
         chosen_location(
             conn,
@@ -268,66 +574,164 @@ pub fn record(
         None
     };
     let receiver = if kind == EventKind::HandedOver {
-        confirm_receiver(conn, who, input, &mut errors)?
+        let receiver = confirm_second(
+            conn,
+            who,
+            Second::Receiver,
+            &input.to_username,
+            !input.to_password.is_empty(),
+            proofs,
+            &mut errors,
+        )?;
+        if receiver.is_some() && receiver.as_ref().map(|r| &r.id) == previous_holder.as_ref() {
+            errors.add("to_username", "validation.receiver_holds_it");
+        }
+        receiver.map(|r| r.id)
     } else {
         None
     };
+    // A destruction's witness: a user present, or an external person named with their ID.
+    let (mut witness, mut witness_user_id, mut witness_document) = (None, None, None);
+    if kind == EventKind::Destroyed {
+        match input.witness_kind.as_str() {
+            "user" => {
+                let person = confirm_second(
+                    conn,
+                    who,
+                    Second::Witness,
+                    &input.witness_username,
+                    !input.witness_password.is_empty(),
+                    proofs,
+                    &mut errors,
+                )?;
+                if let Some(p) = person {
+                    witness = Some(p.full_name);
+                    witness_user_id = Some(p.id);
+                }
+            }
+            "external" => {
+                witness = Some(required_text(&mut errors, "witness", &input.witness, 200));
+                witness_document = Some(required_text(
+                    &mut errors,
+                    "witness_document",
+                    &input.witness_document,
+                    60,
+                ));
+            }
+            _ => errors.add("witness_kind", "validation.choose_witness"),
+        }
+    }
     errors.into_result()?;
 
+    // Who holds the sample after it (see `holding`), and from whom it passes.
+    let holder_after = match kind {
+        EventKind::HandedOver => receiver,
+        EventKind::SentExternal | EventKind::ReturnedToOwner | EventKind::Destroyed => None,
+        _ => Some(who.user_id.clone()),
+    };
+    let from_user_id = match kind {
+        EventKind::HandedOver => previous_holder.clone().or(Some(who.user_id.clone())),
+        _ => previous_holder.clone(),
+    };
+    let new = NewEvent {
+        occurred_at: Some(occurred_at),
+        from_user_id,
+        to_user_id: holder_after,
+        to_party,
+        storage_location_id: location.clone(),
+        place,
+        seal_number: seal_number
+            .or_else(|| sample.seal_number.clone())
+            .filter(|_| asks.contains(&"seal_number") || kind == EventKind::Resealed),
+        seal_intact,
+        new_seal_number: new_seal_number.clone(),
+        quantity: amount.as_ref().map(|a| a.value),
+        quantity_unit: amount.as_ref().map(|a| a.unit.clone()),
+        sample_condition: condition,
+        reason,
+        external_lab,
+        witness,
+        witness_user_id,
+        witness_document,
+        retained_until: retained_until.clone(),
+        override_reason: previous_holder.as_ref().and(override_reason),
+        ..NewEvent::of(kind)
+    };
+    Ok(Valid {
+        kind,
+        occurred_at,
+        new,
+        location,
+        retained_until,
+        new_seal_number,
+        amount,
+        previous_holder,
+    })
+}
+
+/// Records an event. The passwords of second people were checked off the connection into
+/// `proofs` (`Proofs::begin` and `Proofs::check`); events that need a confirmation page are
+/// refused unless `input` says it was seen.
+pub fn record(
+    conn: &mut DbConn,
+    who: &Handler,
+    sample_id: &SampleId,
+    input: &EventInput,
+    tz: chrono_tz::Tz,
+    proofs: &Proofs,
+) -> Result<CustodyEvent, AppError> {
+    let sample = find(conn, sample_id)?;
+    let valid = validate(conn, who, &sample, input, tz, Some(proofs))?;
+    if needs_confirmation(valid.kind) && !input.confirmed() {
+        return Err(AppError::invalid("confirm", "validation.confirm_first"));
+    }
+    let Valid {
+        kind,
+        occurred_at,
+        new,
+        location,
+        retained_until,
+        new_seal_number,
+        amount,
+        previous_holder,
+    } = valid;
     let change = Change {
         storage_location_id: match kind {
-            EventKind::Stored | EventKind::Retained if location.is_some() => Some(location.clone()),
+            EventKind::Stored | EventKind::Retained if location.is_some() => Some(location),
             EventKind::RemovedFromStorage
             | EventKind::SentExternal
             | EventKind::ReturnedToOwner
             | EventKind::Destroyed => Some(None),
             _ => None,
         },
-        seal_number: (kind == EventKind::Resealed).then(|| new_seal_number.clone()),
-        retained_until: (kind == EventKind::Retained).then(|| retained_until.clone()),
+        seal_number: (kind == EventKind::Resealed).then_some(new_seal_number),
+        retained_until: (kind == EventKind::Retained).then_some(retained_until),
         at: Some(occurred_at),
-        transition: None,
+        ..Default::default()
     };
-    let from_user_id = (kind == EventKind::HandedOver).then(|| who.user_id.clone());
     write_tx(conn, |conn| {
         // Checked again under the row lock: another request may have moved the sample since.
         let sample = state::lock_for_update(conn, &sample.id)?;
         if !allowed(kind, sample.status) {
             return Err(AppError::invalid("kind", "validation.event_not_allowed"));
         }
-        if state::last_event_at(conn, &sample.id)?.is_some_and(|last| occurred_at < last) {
-            return Err(AppError::invalid(
-                "occurred_at",
-                "validation.before_previous_event",
-            ));
+        let occurred_at = state::time_after_last(conn, &sample.id, occurred_at, "occurred_at")?;
+        let now_held = holding(conn, &sample.id)?;
+        let mut errors = FieldErrors::default();
+        let previous = check_holder(conn, who, &now_held, &new.override_reason, &mut errors)?;
+        if previous != previous_holder {
+            // Someone else took the sample between the form and now.
+            errors.add("holder", "validation.holder_changed");
         }
-        let event = custody::append(
-            conn,
-            &who.actor,
-            &who.user_id,
-            &sample.id,
-            NewEvent {
-                occurred_at: Some(occurred_at),
-                from_user_id,
-                to_user_id: receiver.clone(),
-                to_party,
-                storage_location_id: location,
-                place,
-                seal_number: seal_number
-                    .or_else(|| sample.seal_number.clone())
-                    .filter(|_| asks.contains(&"seal_number") || kind == EventKind::Resealed),
-                seal_intact,
-                new_seal_number,
-                quantity,
-                quantity_unit,
-                sample_condition: condition,
-                reason,
-                external_lab,
-                witness,
-                retained_until,
-                ..NewEvent::of(kind)
-            },
-        )?;
+        if let (EventKind::SentExternal, Some(a)) = (kind, &amount) {
+            check_amount(&now_held, a, &mut errors);
+        }
+        errors.into_result()?;
+        let new = NewEvent {
+            occurred_at: Some(occurred_at),
+            ..new
+        };
+        let event = custody::append(conn, &who.actor, &who.user_id, &sample.id, new)?;
         let resume = state::resume_after_external(conn, &sample.id)?;
         state::apply(
             conn,
@@ -335,62 +739,10 @@ pub fn record(
             &sample,
             Change {
                 transition: transition(kind, resume),
+                at: Some(occurred_at),
                 ..change
             },
         )?;
         Ok(event)
     })
-}
-
-/// The receiving colleague of a transfer: an active lab account other than the giver, who
-/// proves presence with their password. Wrong passwords count towards that account's lock.
-fn confirm_receiver(
-    conn: &mut DbConn,
-    who: &Handler,
-    input: &EventInput,
-    errors: &mut FieldErrors,
-) -> Result<Option<crate::ids::UserId>, AppError> {
-    let username = input.to_username.trim().to_lowercase();
-    if username.is_empty() {
-        errors.add("to_username", "validation.choose_one");
-        return Ok(None);
-    }
-    let Some(receiver) = user::find_by_username(conn, &username)? else {
-        errors.add("to_username", "validation.choose_one");
-        return Ok(None);
-    };
-    if !receiver.active || !matches!(receiver.role, Role::Technician | Role::Supervisor) {
-        errors.add("to_username", "validation.receiver_not_lab_staff");
-        return Ok(None);
-    }
-    if receiver.id == who.user_id {
-        errors.add("to_username", "validation.receiver_is_giver");
-        return Ok(None);
-    }
-    if throttle::locked_until(conn, &username)?.is_some() {
-        errors.add("to_password", "validation.receiver_locked");
-        return Ok(None);
-    }
-    if input.to_password.is_empty() {
-        errors.add("to_password", "validation.required");
-        return Ok(None);
-    }
-    if !password::verify(&input.to_password, &receiver.password_hash) {
-        // Counts towards the receiver's lock, and leaves a trace of who tried.
-        write_tx(conn, |conn| {
-            throttle::record(conn, &username, false, who.actor.remote_addr.as_deref())?;
-            crate::audit::record(
-                conn,
-                &who.actor,
-                "custody_receiver_password_failed",
-                "user",
-                Some(receiver.id.as_str()),
-                None::<&()>,
-                None::<&()>,
-            )
-        })?;
-        errors.add("to_password", "validation.receiver_password_wrong");
-        return Ok(None);
-    }
-    Ok(Some(receiver.id))
 }

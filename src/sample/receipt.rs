@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::audit::Handler;
 use crate::custody::{self, EventKind, NewEvent};
+use crate::db::text_enum;
 use crate::db::{now, write_tx, DbConn};
 use crate::error::AppError;
 use crate::ids::{SampleId, StorageLocationId};
@@ -14,6 +15,83 @@ use crate::sample::{find, normalize_seal, Sample, SampleStatus, UNITS};
 use crate::validation::{
     optional_text, parse_decimal, parse_local_datetime, required_text, FieldErrors,
 };
+
+text_enum!(
+    /// Something wrong found when a sample was received (or the reason it was refused).
+    ReceiptException {
+        SealBroken => "seal_broken",
+        SealDiffers => "seal_differs",
+        QuantityInsufficient => "quantity_insufficient",
+        Rejected => "rejected",
+    }
+);
+
+/// The exceptions of one receipt, stored on the sample as their codes joined by commas in the
+/// order of `ReceiptException::ALL`. Never empty: a clean receipt stores NULL, so the list's
+/// exceptions filter is `IS NOT NULL` over a partial index.
+#[derive(
+    Clone, Debug, PartialEq, Eq, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub struct ReceiptExceptions(String);
+
+impl ReceiptExceptions {
+    /// The set of what is in `found`, or `None` when nothing is.
+    pub fn of(found: &[ReceiptException]) -> Option<ReceiptExceptions> {
+        let codes: Vec<&str> = ReceiptException::ALL
+            .iter()
+            .filter(|e| found.contains(e))
+            .map(|e| e.as_str())
+            .collect();
+        (!codes.is_empty()).then(|| ReceiptExceptions(codes.join(",")))
+    }
+
+    pub fn items(&self) -> Vec<ReceiptException> {
+        self.0
+            .split(',')
+            .filter_map(ReceiptException::parse)
+            .collect()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Serialize for ReceiptExceptions {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for ReceiptExceptions
+where
+    DB: diesel::backend::Backend,
+    str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+{
+    fn to_sql<'b>(
+        &'b self,
+        out: &mut diesel::serialize::Output<'b, '_, DB>,
+    ) -> diesel::serialize::Result {
+        self.0.as_str().to_sql(out)
+    }
+}
+
+impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for ReceiptExceptions
+where
+    DB: diesel::backend::Backend,
+    String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+        let text = String::from_sql(bytes)?;
+        let items: Option<Vec<ReceiptException>> =
+            text.split(',').map(ReceiptException::parse).collect();
+        items
+            .and_then(|items| ReceiptExceptions::of(&items))
+            .filter(|set| set.0 == text)
+            .ok_or_else(|| format!("unknown receipt exceptions {text:?}").into())
+    }
+}
 
 #[derive(Debug, Default, Clone, Serialize, serde::Deserialize)]
 pub struct ReceiptInput {
@@ -84,12 +162,88 @@ pub(crate) fn chosen_location(
     }
 }
 
+/// The seal read at the counter, compared with the one recorded at the seizure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealCheck {
+    Matches,
+    Differs,
+    /// Nothing was read (the field was left empty).
+    NotRead,
+    /// The seizure recorded no seal to compare with.
+    NoneRecorded,
+}
+
+impl SealCheck {
+    pub fn compare(sample: &Sample, observed: &str) -> SealCheck {
+        match (&sample.seal_number, normalize_seal(observed)) {
+            (Some(recorded), Some(seen)) if *recorded == seen => SealCheck::Matches,
+            (Some(_), Some(_)) => SealCheck::Differs,
+            (Some(_), None) => SealCheck::NotRead,
+            (None, _) => SealCheck::NoneRecorded,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            SealCheck::Matches => "matches",
+            SealCheck::Differs => "differs",
+            SealCheck::NotRead => "not_read",
+            SealCheck::NoneRecorded => "none_recorded",
+        }
+    }
+
+    /// The i18n key of the result, as shown beside the seal read.
+    pub fn message_key(self) -> &'static str {
+        match self {
+            SealCheck::Matches => "receipt.seal_matches",
+            SealCheck::Differs => "receipt.seal_differs",
+            SealCheck::NotRead => "receipt.seal_not_read",
+            SealCheck::NoneRecorded => "receipt.seal_none_recorded",
+        }
+    }
+}
+
 /// Whether what was found at receipt differs from what was recorded at the seizure.
 pub fn seal_differs(sample: &Sample, observed: &str) -> bool {
-    match (&sample.seal_number, normalize_seal(observed)) {
-        (Some(recorded), Some(seen)) => *recorded != seen,
-        _ => false,
-    }
+    SealCheck::compare(sample, observed) == SealCheck::Differs
+}
+
+/// How a sample that is no longer awaiting receipt came into the lab: received or rejected at
+/// the counter (or split off in the lab), when, and by whom.
+#[derive(Debug, Clone)]
+pub struct PastReceipt {
+    pub kind: EventKind,
+    pub at: chrono::NaiveDateTime,
+    pub by: String,
+}
+
+pub fn past_receipt(conn: &mut DbConn, sample_id: &SampleId) -> QueryResult<Option<PastReceipt>> {
+    use crate::db::schema::{custody_events, users};
+    let kinds = [
+        EventKind::ReceivedAtLab,
+        EventKind::RejectedAtReceipt,
+        EventKind::SubSampled,
+    ]
+    .map(EventKind::as_str);
+    let found: Option<(String, chrono::NaiveDateTime, String)> = custody_events::table
+        .inner_join(users::table.on(users::id.eq(custody_events::recorded_by)))
+        .filter(custody_events::sample_id.eq(sample_id))
+        .filter(custody_events::kind.eq_any(kinds))
+        .order(custody_events::seq.asc())
+        .select((
+            custody_events::kind,
+            custody_events::occurred_at,
+            users::full_name,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(found.and_then(|(kind, at, by)| {
+        Some(PastReceipt {
+            kind: EventKind::parse(&kind)?,
+            at,
+            by,
+        })
+    }))
 }
 
 pub fn receive(
@@ -108,7 +262,7 @@ pub fn receive(
         "accept" => Some(true),
         "reject" => Some(false),
         _ => {
-            errors.add("decision", "validation.choose_one");
+            errors.add("decision", "validation.choose_decision");
             None
         }
     };
@@ -169,26 +323,32 @@ pub fn receive(
     };
     let notes = optional_text(&mut errors, "notes", &input.notes, 2000);
     // Any discrepancy, and every rejection, must be explained in the record.
-    let discrepancy = seal_intact == Some(false)
-        || sufficient == Some(false)
-        || seal_differs(&sample, &input.seal_number);
-    if notes.is_none() && (discrepancy || accept == Some(false)) {
+    let mut found = Vec::new();
+    if seal_intact == Some(false) {
+        found.push(ReceiptException::SealBroken);
+    }
+    if seal_differs(&sample, &input.seal_number) {
+        found.push(ReceiptException::SealDiffers);
+    }
+    if sufficient == Some(false) {
+        found.push(ReceiptException::QuantityInsufficient);
+    }
+    if accept == Some(false) {
+        found.push(ReceiptException::Rejected);
+    }
+    if notes.is_none() && !found.is_empty() {
         errors.add("notes", "validation.explain_discrepancy");
     }
     errors.into_result()?;
     let accept = accept.unwrap_or(false);
+    let exceptions = ReceiptExceptions::of(&found);
     write_tx(conn, |conn| {
         // Checked again under the row lock: a double click must not receive a sample twice.
         let sample = state::lock_for_update(conn, &sample.id)?;
         if sample.status != SampleStatus::Registered {
             return Err(AppError::invalid("decision", "validation.already_received"));
         }
-        if state::last_event_at(conn, &sample.id)?.is_some_and(|last| received_at < last) {
-            return Err(AppError::invalid(
-                "received_at",
-                "validation.before_previous_event",
-            ));
-        }
+        let received_at = state::time_after_last(conn, &sample.id, received_at, "received_at")?;
         let kind = if accept {
             EventKind::ReceivedAtLab
         } else {
@@ -236,6 +396,7 @@ pub fn receive(
                 Transition::Reject
             }),
             storage_location_id: accept.then(|| location.clone()),
+            receipt_exceptions: Some(exceptions),
             at: Some(received_at),
             ..Default::default()
         };

@@ -1,8 +1,9 @@
 //! The one owner of a sample's status. Every change of `samples.status` — receipt, rejection,
 //! tests starting and being approved, the report, external laboratories, the final
 //! disposition — goes through `apply`, and which change may follow which status is the table
-//! in `next_status`. Other columns a custody event moves (storage place, seal, retention date)
-//! are written here too, so the audit entry shows the whole row before and after.
+//! in `next_status`. Other columns a custody event moves (storage place, seal, retention date,
+//! what was wrong at receipt) are written here too, so the audit entry shows the whole row
+//! before and after.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -12,6 +13,7 @@ use crate::db::schema::{analyses, custody_events, samples};
 use crate::db::{now, DbConn};
 use crate::error::AppError;
 use crate::ids::{SampleId, StorageLocationId};
+use crate::sample::receipt::ReceiptExceptions;
 use crate::sample::{find, Sample, SampleStatus};
 
 /// A change of status, named after what happened to the sample.
@@ -74,6 +76,8 @@ pub struct Change {
     pub storage_location_id: Option<Option<StorageLocationId>>,
     pub seal_number: Option<Option<String>>,
     pub retained_until: Option<Option<String>>,
+    /// What was wrong at receipt (set by the receipt).
+    pub receipt_exceptions: Option<Option<ReceiptExceptions>>,
     /// When it happened (the receipt or report time for those transitions).
     pub at: Option<NaiveDateTime>,
 }
@@ -114,6 +118,9 @@ pub fn apply(
             samples::retained_until.eq(change
                 .retained_until
                 .unwrap_or_else(|| before.retained_until.clone())),
+            samples::receipt_exceptions.eq(change
+                .receipt_exceptions
+                .unwrap_or_else(|| before.receipt_exceptions.clone())),
             samples::updated_at.eq(now()),
         ))
         .execute(conn)?;
@@ -145,6 +152,41 @@ pub fn last_event_at(conn: &mut DbConn, id: &SampleId) -> QueryResult<Option<Nai
         .filter(custody_events::sample_id.eq(id))
         .select(diesel::dsl::max(custody_events::occurred_at))
         .first(conn)
+}
+
+/// When a new event happened, from the time typed in its form and the chain's latest event.
+/// Forms give minutes, so a time in the latest event's own minute counts as just after it (the
+/// time now when that is still in the minute); an earlier minute is refused beside `field`.
+pub fn time_after_last(
+    conn: &mut DbConn,
+    id: &SampleId,
+    typed: NaiveDateTime,
+    field: &str,
+) -> Result<NaiveDateTime, AppError> {
+    place_after(typed, last_event_at(conn, id)?, now())
+        .ok_or_else(|| AppError::invalid(field, "validation.before_previous_event"))
+}
+
+fn place_after(
+    typed: NaiveDateTime,
+    last: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> Option<NaiveDateTime> {
+    use chrono::{DurationRound, TimeDelta};
+    let Some(last) = last.filter(|last| typed < *last) else {
+        return Some(typed);
+    };
+    let minute = TimeDelta::minutes(1);
+    let same_minute = typed.duration_trunc(minute).ok()? == last.duration_trunc(minute).ok()?;
+    // Typed now: now; an earlier minute: the last event's time (an event may share the
+    // previous one's time, never precede it).
+    same_minute.then(|| {
+        if now < typed + minute {
+            now.max(last)
+        } else {
+            last
+        }
+    })
 }
 
 /// Where a sample back from a partner laboratory resumes: testing if tests were assigned to
@@ -241,6 +283,33 @@ mod tests {
             assert_eq!(next_status(S::Returned, t), None);
             assert_eq!(next_status(S::Disposed, t), None);
         }
+    }
+
+    #[test]
+    fn a_time_typed_to_the_minute_falls_after_the_last_event_of_that_minute() {
+        let t = |h: u32, m: u32, s: u32| {
+            chrono::NaiveDate::from_ymd_opt(2026, 3, 1)
+                .unwrap()
+                .and_hms_opt(h, m, s)
+                .unwrap()
+        };
+        let now = t(10, 31, 20);
+        // Nothing before it, or typed after the last: as typed.
+        assert_eq!(place_after(t(10, 0, 0), None, now), Some(t(10, 0, 0)));
+        assert_eq!(
+            place_after(t(10, 31, 0), Some(t(10, 30, 5)), now),
+            Some(t(10, 31, 0))
+        );
+        // The last event's minute, typed now: now.
+        assert_eq!(
+            place_after(t(10, 31, 0), Some(t(10, 31, 10)), now),
+            Some(now)
+        );
+        // An earlier minute shared with the last event: right after it, never before.
+        let last = t(10, 20, 30);
+        assert_eq!(place_after(t(10, 20, 0), Some(last), now), Some(last));
+        // An earlier minute than the last event's: refused.
+        assert_eq!(place_after(t(10, 19, 0), Some(last), now), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! User accounts: roles, creation, changes by an admin, own password and language.
 
 pub mod password;
+pub mod presence;
 pub mod session;
 pub mod throttle;
 
@@ -175,6 +176,15 @@ pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
 
 pub fn find(conn: &mut DbConn, id: &UserId) -> QueryResult<User> {
     users::table.find(id).select(User::as_select()).first(conn)
+}
+
+/// A user's full name and role, for pages that name a person (never their password hash).
+pub fn name_and_role(conn: &mut DbConn, id: &UserId) -> QueryResult<(String, Role)> {
+    let (name, role): (String, String) = users::table
+        .find(id)
+        .select((users::full_name, users::role))
+        .first(conn)?;
+    Ok((name, Role::parse(&role).unwrap_or(Role::Enforcement)))
 }
 
 pub fn find_by_username(conn: &mut DbConn, username: &str) -> QueryResult<Option<User>> {

@@ -151,6 +151,11 @@ impl Ctx {
         }
     }
 
+    /// An amount with its unit (e.g. what is left of a sample).
+    pub fn amount(&self, q: &crate::sample::holding::Quantity) -> String {
+        self.qty(&Some(q.value), &Some(q.unit.clone()))
+    }
+
     /// Unit symbols are international; only "units" is a word.
     pub fn unit(&self, unit: &str) -> String {
         if unit == "units" {
@@ -385,6 +390,12 @@ const FIELD_LABELS: &[(&str, &str)] = &[
     ("code", "locations.code"),
     ("name", "locations.name"),
     ("parent_id", "locations.parent"),
+    ("holder", "holding.holder"),
+    ("override_reason", "custody.field.override_reason"),
+    ("witness_kind", "custody.witness_legend"),
+    ("witness_username", "custody.field.witness_username"),
+    ("witness_password", "custody.field.witness_password"),
+    ("witness_document", "custody.field.witness_document"),
 ];
 
 impl FromRequest for Ctx {

@@ -14,10 +14,12 @@ use crate::custody::{self, CustodyEvent, EventKind};
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::ids::SampleId;
-use crate::sample::movement::{self, EventInput};
-use crate::sample::receipt::{self, ReceiptInput};
+use crate::sample::holding::{self, Authority, Holder, Holding, Place};
+use crate::sample::movement::{self, EventInput, Proofs};
+use crate::sample::receipt::{self, PastReceipt, ReceiptInput, SealCheck};
 use crate::sample::{
-    self, Priority, Sample, SampleFilter, SampleKind, SampleStatus, SubsampleInput, UNITS,
+    self, Priority, Sample, SampleFilter, SampleKind, SampleStatus, SplitPlan, SubsampleInput,
+    UNITS,
 };
 use crate::seizure::{self, Seizure};
 use crate::user::{self, Role, User};
@@ -53,6 +55,9 @@ pub struct ListQuery {
     pub priority: String,
     #[serde(default)]
     pub overdue: String,
+    /// Only samples received with an exception.
+    #[serde(default)]
+    pub exceptions: String,
     #[serde(default)]
     pub from: String,
     #[serde(default)]
@@ -63,12 +68,13 @@ pub struct ListQuery {
 
 impl ListQuery {
     /// The filters as they travel in the pager's links.
-    fn filters(&self) -> [(&'static str, &str); 6] {
+    fn filters(&self) -> [(&'static str, &str); 7] {
         [
             ("status", self.status.as_str()),
             ("office", self.office.as_str()),
             ("priority", self.priority.as_str()),
             ("overdue", self.overdue.as_str()),
+            ("exceptions", self.exceptions.as_str()),
             ("from", self.from.as_str()),
             ("to", self.to.as_str()),
         ]
@@ -124,6 +130,7 @@ async fn list(
         until,
         priority,
         overdue_before: (!query.overdue.is_empty()).then(|| today.format("%Y-%m-%d").to_string()),
+        exceptions: !query.exceptions.is_empty(),
     };
     let cursor = sample::Cursor::decode(&query.after);
     let first_page = cursor.is_none();
@@ -216,6 +223,67 @@ pub fn timeline(
         .collect())
 }
 
+/// A sample's custody now, as its pages show it.
+pub struct HoldingView {
+    /// The holder's name: a user's full name, or the outside party's as recorded.
+    pub holder: Option<String>,
+    /// The i18n key saying where the sample is, with `%{place}` filled by `place`.
+    pub place_key: &'static str,
+    pub place: String,
+    pub since: Option<chrono::NaiveDateTime>,
+    /// What is left of it, when known.
+    pub left_value: Option<f64>,
+    pub left_unit: Option<String>,
+    /// On what footing the signed-in user may record its next event.
+    pub authority: Authority,
+}
+
+impl HoldingView {
+    /// Whether the signed-in user may record the next event (perhaps stating why).
+    pub fn may_record(&self) -> bool {
+        self.authority != Authority::Refused
+    }
+
+    pub fn overriding(&self) -> bool {
+        self.authority == Authority::Override
+    }
+}
+
+/// Names the holder and the place of `holding`, and the signed-in user's footing on it.
+fn holding_view(
+    conn: &mut DbConn,
+    holding: Holding,
+    places: &HashMap<String, String>,
+    me: &User,
+) -> Result<HoldingView, AppError> {
+    let authority = holding::authority(&holding, &me.id, me.role == Role::Supervisor);
+    let holder = match &holding.holder {
+        Holder::Person(id) => Some(user::name_and_role(conn, id)?.0),
+        Holder::Party(name) => Some(name.clone()),
+        Holder::Nobody => None,
+    };
+    let (place_key, place) = match holding.place {
+        Place::Seizure(p) => ("holding.at_seizure", p.unwrap_or_default()),
+        Place::Store(l) => (
+            "holding.stored",
+            places.get(l.as_str()).cloned().unwrap_or_default(),
+        ),
+        Place::InHand => ("holding.in_hand", String::new()),
+        Place::External(lab) => ("holding.external", lab),
+        Place::Owner(owner) => ("holding.owner", owner),
+        Place::Destroyed => ("holding.destroyed", String::new()),
+    };
+    Ok(HoldingView {
+        holder,
+        place_key,
+        place,
+        since: holding.since,
+        left_value: holding.balance.as_ref().map(|b| b.value),
+        left_unit: holding.balance.map(|b| b.unit),
+        authority,
+    })
+}
+
 #[derive(Template)]
 #[template(path = "samples/show.html")]
 struct ShowPage {
@@ -225,7 +293,7 @@ struct ShowPage {
     parent: Option<Sample>,
     children: Vec<(usize, Sample)>,
     events: Vec<EventView>,
-    location: Option<String>,
+    holding: HoldingView,
     chain_ok: bool,
     kinds: Vec<EventKind>,
     can_handle: bool,
@@ -237,9 +305,9 @@ async fn show(
     state: web::Data<AppState>,
     path: web::Path<SampleId>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(Permission::ViewCases)?;
+    let me = ctx.require(Permission::ViewCases)?;
     let id = path.into_inner();
-    let (sample, seizure, parent, children, events, location, chain_ok) = state
+    let (sample, seizure, parent, children, events, holding, chain_ok) = state
         .db(move |conn| {
             let sample = sample::find(conn, &id)?;
             let seizure = seizure::find(conn, &sample.seizure_id)?;
@@ -251,16 +319,12 @@ async fn show(
                 .cloned();
             let children = sample::tree(&family, &sample);
             let places = location_paths(conn)?;
-            let location = sample
-                .storage_location_id
-                .as_ref()
-                .and_then(|l| places.get(l.as_str()).cloned());
             let events = timeline(conn, &sample, &family, &places)?;
+            let raw: Vec<CustodyEvent> = events.iter().map(|v| v.event.clone()).collect();
+            let holding = holding_view(conn, Holding::of(&raw), &places, &me)?;
             let keys = custody::key::installed()?;
             let chain_ok = custody::verify::check_sample(conn, keys, &sample.id)?.is_none();
-            Ok((
-                sample, seizure, parent, children, events, location, chain_ok,
-            ))
+            Ok((sample, seizure, parent, children, events, holding, chain_ok))
         })
         .await?;
     let can_handle = ctx.can(Permission::HandleSamples);
@@ -275,7 +339,7 @@ async fn show(
             parent,
             children,
             events,
-            location,
+            holding,
             chain_ok,
         },
         StatusCode::OK,
@@ -290,51 +354,95 @@ struct ScanQuery {
     code: String,
 }
 
+/// A sample scanned at the counter that is no longer waiting for its receipt, and the
+/// sentence saying when and by whom it came in.
+struct AlreadyIn {
+    sample: Sample,
+    message: String,
+}
+
+fn already_in(ctx: &Ctx, sample: Sample, past: Option<PastReceipt>) -> AlreadyIn {
+    let code = sample.lab_code.as_str();
+    let message = match past {
+        Some(p) => {
+            let key = match p.kind {
+                EventKind::RejectedAtReceipt => "receipt.already_rejected",
+                EventKind::SubSampled => "receipt.already_split",
+                _ => "receipt.already_received",
+            };
+            let when = ctx.datetime(&p.at);
+            ctx.tf(key, &[("code", code), ("when", &when), ("by", &p.by)])
+        }
+        None => {
+            let status = ctx.label("status", sample.status);
+            ctx.tf(
+                "receipt.already_in_lab",
+                &[("code", code), ("status", &status)],
+            )
+        }
+    };
+    AlreadyIn { sample, message }
+}
+
 #[derive(Template)]
 #[template(path = "samples/scan.html")]
 struct ScanPage {
     ctx: Ctx,
     code: String,
     errors: FieldErrors,
+    already: Option<AlreadyIn>,
     waiting: Vec<sample::SampleRow>,
 }
 
-/// The receipt counter: scan or type a lab code or seal number, land on the receipt form.
+/// The receipt counter: scan or type a lab code or seal number, land on the receipt form (its
+/// seal step). A sample already received says when and by whom, and the box is ready for the
+/// next scan.
 async fn scan(
     ctx: Ctx,
     state: web::Data<AppState>,
     query: web::Query<ScanQuery>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::HandleSamples)?;
-    let code = query.into_inner().code.trim().to_string();
+    let mut code = query.into_inner().code.trim().to_string();
     let mut errors = FieldErrors::default();
     let q = code.clone();
-    let (hits, waiting) = state
+    let (hits, past, waiting) = state
         .db(move |conn| {
-            let hits = if q.is_empty() {
+            let hits: Vec<Sample> = if q.is_empty() {
                 Vec::new()
             } else {
                 crate::search::search(conn, &q)?
+                    .into_iter()
+                    .filter_map(|h| match h {
+                        crate::search::Hit::Sample(s) => Some(*s),
+                        _ => None,
+                    })
+                    .collect()
+            };
+            let past = match hits.as_slice() {
+                [one] if !one.status.awaits_receipt() => receipt::past_receipt(conn, &one.id)?,
+                _ => None,
             };
             let filter = SampleFilter {
                 status: Some(SampleStatus::Registered),
                 ..Default::default()
             };
-            Ok((hits, sample::list(conn, &filter, None, 20)?.0))
+            Ok((hits, past, sample::list(conn, &filter, None, 20)?.0))
         })
         .await?;
+    let mut already = None;
     if !code.is_empty() {
-        let samples: Vec<&Sample> = hits
-            .iter()
-            .filter_map(|h| match h {
-                crate::search::Hit::Sample(s) => Some(s.as_ref()),
-                _ => None,
-            })
-            .collect();
-        match samples.as_slice() {
-            [one] => return Ok(see_other(&format!("/samples/{}/receive", one.id))),
-            [] => errors.add("code", "receipt.not_found"),
-            _ => errors.add("code", "receipt.ambiguous"),
+        match <[Sample; 1]>::try_from(hits) {
+            Ok([one]) if one.status.awaits_receipt() => {
+                return Ok(see_other(&format!("/samples/{}/receive", one.id)))
+            }
+            Ok([one]) => {
+                // Said in full beside the box, which is emptied for the next bag.
+                already = Some(already_in(&ctx, one, past));
+                code.clear();
+            }
+            Err(hits) if hits.is_empty() => errors.add("code", "receipt.not_found"),
+            Err(_) => errors.add("code", "receipt.ambiguous"),
         }
     }
     let status = status_for(&errors);
@@ -343,10 +451,20 @@ async fn scan(
             ctx,
             code,
             errors,
+            already,
             waiting,
         },
         status,
     )
+}
+
+#[derive(Deserialize, Default)]
+struct ReceiveQuery {
+    /// `check` once the seal was read (the seal step's form sends it).
+    #[serde(default)]
+    step: String,
+    #[serde(default)]
+    seal_number: String,
 }
 
 #[derive(Template)]
@@ -359,6 +477,20 @@ struct ReceivePage {
     errors: FieldErrors,
     locations: Vec<(String, String)>,
     units: &'static [&'static str],
+    /// The first step: only the seal is read (its Enter checks the seal, nothing else).
+    seal_step: bool,
+    seal_check: SealCheck,
+    /// The seal read, compared with the seizure's, in a sentence.
+    seal_message: String,
+}
+
+fn seal_message(ctx: &Ctx, sample: &Sample, read: &str, check: SealCheck) -> String {
+    let read = sample::normalize_seal(read).unwrap_or_default();
+    let recorded = sample.seal_number.clone().unwrap_or_default();
+    ctx.tf(
+        check.message_key(),
+        &[("read", &read), ("recorded", &recorded)],
+    )
 }
 
 pub fn location_options(conn: &mut DbConn) -> Result<Vec<(String, String)>, AppError> {
@@ -381,23 +513,39 @@ async fn load_for_receipt(
         .await
 }
 
+/// The receipt in two steps, so a scanner's Enter never sends a half-filled form: first the
+/// seal is read (Enter compares it with the seizure's), then the rest is asked with the
+/// result shown and the quantity filled in from the record.
 async fn receive_form(
     ctx: Ctx,
     state: web::Data<AppState>,
     path: web::Path<SampleId>,
+    query: web::Query<ReceiveQuery>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::HandleSamples)?;
     let (sample, seizure, locations) = load_for_receipt(&state, path.into_inner()).await?;
-    if sample.status != SampleStatus::Registered {
-        return Ok(see_other(&format!("/samples/{}", sample.id)));
+    if !sample.status.awaits_receipt() {
+        // The counter says when and by whom it was received.
+        let code: String =
+            serde_urlencoded::to_string([("code", &sample.lab_code)]).unwrap_or_default();
+        return Ok(see_other(&format!("/receive?{code}")));
     }
+    let query = query.into_inner();
+    let seal_step = query.step != "check";
     let form = ReceiptInput {
+        seal_number: query.seal_number.trim().to_string(),
         received_at: local_input_value(&crate::db::now(), ctx.tz),
+        quantity: sample
+            .quantity
+            .map(|q| crate::i18n::input_number(ctx.lang, q))
+            .unwrap_or_default(),
         quantity_unit: sample.quantity_unit.clone().unwrap_or_default(),
         delivered_by: seizure.seizing_officer.clone(),
         decision: "accept".into(),
         ..Default::default()
     };
+    let seal_check = SealCheck::compare(&sample, &form.seal_number);
+    let seal_message = seal_message(&ctx, &sample, &form.seal_number, seal_check);
     render_status(
         &ReceivePage {
             ctx,
@@ -407,6 +555,9 @@ async fn receive_form(
             errors: FieldErrors::default(),
             locations,
             units: UNITS,
+            seal_step,
+            seal_check,
+            seal_message,
         },
         StatusCode::OK,
     )
@@ -433,10 +584,13 @@ async fn receive(
                 "receipt.received"
             };
             let text = ctx.t1(key, "code", &s.lab_code);
-            Ok(done(&session, text, &format!("/samples/{}", s.id)))
+            // Back to the scan box, ready for the next bag.
+            Ok(done(&session, text, "/receive"))
         }
         Submitted::Invalid(errors) => {
             let (sample, seizure, locations) = load_for_receipt(&state, id).await?;
+            let seal_check = SealCheck::compare(&sample, &form.seal_number);
+            let seal_message = seal_message(&ctx, &sample, &form.seal_number, seal_check);
             invalid(&ReceivePage {
                 ctx,
                 sample,
@@ -445,6 +599,9 @@ async fn receive(
                 errors,
                 locations,
                 units: UNITS,
+                seal_step: false,
+                seal_check,
+                seal_message,
             })
         }
     }
@@ -469,7 +626,10 @@ struct EventPage {
     errors: FieldErrors,
     locations: Vec<(String, String)>,
     colleagues: Vec<User>,
+    /// Who may witness a destruction: active users but administrators, not oneself.
+    witnesses: Vec<User>,
     units: &'static [&'static str],
+    holding: HoldingView,
 }
 
 impl EventPage {
@@ -478,23 +638,80 @@ impl EventPage {
     }
 }
 
+/// What the event pages need besides the sample.
+struct EventContext {
+    sample: Sample,
+    locations: Vec<(String, String)>,
+    colleagues: Vec<User>,
+    witnesses: Vec<User>,
+    holding: HoldingView,
+}
+
 async fn load_for_event(
     state: &AppState,
     id: SampleId,
-    me: crate::ids::UserId,
-) -> Result<(Sample, Vec<(String, String)>, Vec<User>), AppError> {
+    me: std::sync::Arc<User>,
+) -> Result<EventContext, AppError> {
     state
         .db(move |conn| {
             let sample = sample::find(conn, &id)?;
-            let colleagues = user::list(conn)?
+            let others: Vec<User> = user::list(conn)?
                 .into_iter()
-                .filter(|u| {
-                    u.active && u.id != me && matches!(u.role, Role::Technician | Role::Supervisor)
-                })
+                .filter(|u| u.active && u.id != me.id)
                 .collect();
-            Ok((sample, location_options(conn)?, colleagues))
+            let colleagues = others
+                .iter()
+                .filter(|u| matches!(u.role, Role::Technician | Role::Supervisor))
+                .cloned()
+                .collect();
+            let witnesses = others
+                .into_iter()
+                .filter(|u| u.role != Role::Admin)
+                .collect();
+            let places = location_paths(conn)?;
+            let held = movement::holding(conn, &sample.id)?;
+            let holding = holding_view(conn, held, &places, &me)?;
+            Ok(EventContext {
+                sample,
+                locations: location_options(conn)?,
+                colleagues,
+                witnesses,
+                holding,
+            })
         })
         .await
+}
+
+fn event_page(
+    ctx: Ctx,
+    kind: EventKind,
+    loaded: EventContext,
+    form: EventInput,
+    errors: FieldErrors,
+) -> EventPage {
+    EventPage {
+        ctx,
+        sample: loaded.sample,
+        kind,
+        fields: movement::fields(kind),
+        // Passwords are never sent back.
+        form: EventInput {
+            to_password: String::new(),
+            witness_password: String::new(),
+            confirm: String::new(),
+            ..form
+        },
+        errors,
+        locations: loaded.locations,
+        colleagues: loaded.colleagues,
+        witnesses: loaded.witnesses,
+        units: UNITS,
+        holding: loaded.holding,
+    }
+}
+
+fn form_kind(text: &str) -> Option<EventKind> {
+    EventKind::parse(text).filter(|k| movement::FORM_KINDS.contains(k))
 }
 
 async fn event_form(
@@ -504,34 +721,78 @@ async fn event_form(
     query: web::Query<KindQuery>,
 ) -> Result<HttpResponse, AppError> {
     let user = ctx.require(Permission::HandleSamples)?;
-    let kind = EventKind::parse(&query.kind)
-        .filter(|k| movement::FORM_KINDS.contains(k))
-        .ok_or(AppError::NotFound)?;
-    let (sample, locations, colleagues) =
-        load_for_event(&state, path.into_inner(), user.id.clone()).await?;
-    if !movement::allowed(kind, sample.status) {
+    let kind = form_kind(&query.kind).ok_or(AppError::NotFound)?;
+    let loaded = load_for_event(&state, path.into_inner(), user).await?;
+    if !movement::allowed(kind, loaded.sample.status) {
         return Err(AppError::Forbidden("custody.not_allowed_now"));
     }
     let form = EventInput {
         kind: kind.as_str().into(),
         occurred_at: local_input_value(&crate::db::now(), ctx.tz),
-        seal_number: sample.seal_number.clone().unwrap_or_default(),
-        quantity_unit: sample.quantity_unit.clone().unwrap_or_default(),
+        seal_number: loaded.sample.seal_number.clone().unwrap_or_default(),
+        quantity_unit: loaded.sample.quantity_unit.clone().unwrap_or_default(),
+        witness_kind: "user".into(),
         ..Default::default()
     };
     render_status(
-        &EventPage {
+        &event_page(ctx, kind, loaded, form, FieldErrors::default()),
+        StatusCode::OK,
+    )
+}
+
+#[derive(Template)]
+#[template(path = "samples/event_confirm.html")]
+struct EventConfirmPage {
+    ctx: Ctx,
+    sample: Sample,
+    kind: EventKind,
+    form: EventInput,
+    preview: movement::Preview,
+    errors: FieldErrors,
+}
+
+/// Checks an event for its confirmation page (without the witness's password).
+async fn preview_event(
+    state: &AppState,
+    who: crate::audit::Handler,
+    id: SampleId,
+    form: &EventInput,
+    tz: chrono_tz::Tz,
+) -> Result<Submitted<(Sample, movement::Preview)>, AppError> {
+    let input = form.clone();
+    state
+        .submit(move |conn| {
+            let preview = movement::preview(conn, &who, &id, &input, tz)?;
+            Ok((sample::find(conn, &id)?, preview))
+        })
+        .await
+}
+
+/// The confirmation page of an event that cannot be undone (a destruction): what will be
+/// recorded, the witness's password when the witness is a user, and Confirm or Change.
+fn confirm_page(
+    ctx: Ctx,
+    (sample, preview): (Sample, movement::Preview),
+    form: EventInput,
+    errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
+    let kind = form_kind(&form.kind).ok_or(AppError::BadRequest("kind".into()))?;
+    let status = status_for(&errors);
+    render_status(
+        &EventConfirmPage {
             ctx,
             sample,
             kind,
-            fields: movement::fields(kind),
-            form,
-            errors: FieldErrors::default(),
-            locations,
-            colleagues,
-            units: UNITS,
+            form: EventInput {
+                witness_password: String::new(),
+                to_password: String::new(),
+                confirm: String::new(),
+                ..form
+            },
+            preview,
+            errors,
         },
-        StatusCode::OK,
+        status,
     )
 }
 
@@ -542,40 +803,55 @@ async fn record_event(
     path: web::Path<SampleId>,
     CsrfForm(form): CsrfForm<EventInput>,
 ) -> Result<HttpResponse, AppError> {
-    let who = ctx.handler(Permission::HandleSamples)?;
-    let me = who.user_id.clone();
+    let me = ctx.require(Permission::HandleSamples)?;
+    let handler = || ctx.handler(Permission::HandleSamples);
     let id = path.into_inner();
-    let (input, sid, tz) = (form.clone(), id.clone(), ctx.tz);
-    match state
-        .submit(move |conn| movement::record(conn, &who, &sid, &input, tz))
+    let kind = form_kind(&form.kind).ok_or(AppError::BadRequest("kind".into()))?;
+    let confirm_step = movement::needs_confirmation(kind);
+    if confirm_step && !form.confirmed() {
+        // "Change" on the confirmation page comes back to the form as it was typed.
+        let errors = if form.confirm == "edit" {
+            FieldErrors::default()
+        } else {
+            match preview_event(&state, handler()?, id.clone(), &form, ctx.tz).await? {
+                Submitted::Done(preview) => {
+                    return confirm_page(ctx, preview, form, FieldErrors::default())
+                }
+                Submitted::Invalid(errors) => errors,
+            }
+        };
+        let status = status_for(&errors);
+        let loaded = load_for_event(&state, id, me).await?;
+        return render_status(&event_page(ctx, kind, loaded, form, errors), status);
+    }
+    // The passwords of a receiver or witness are checked off the database connection.
+    let (begin_who, begin_input) = (handler()?, form.clone());
+    let pending = state
+        .db(move |conn| Proofs::begin(conn, &begin_who, &begin_input))
+        .await?;
+    let proofs = state.cpu(move || Ok(Proofs::check(pending))).await?;
+    let (who, input, sid, tz) = (handler()?, form.clone(), id.clone(), ctx.tz);
+    let errors = match state
+        .submit(move |conn| movement::record(conn, &who, &sid, &input, tz, &proofs))
         .await?
     {
         Submitted::Done(event) => {
             let label = ctx.t(format!("custody.kind.{}", event.kind));
             let text = ctx.t1("custody.recorded", "event", label);
-            Ok(done(&session, text, &format!("/samples/{id}")))
+            return Ok(done(&session, text, &format!("/samples/{id}")));
         }
-        Submitted::Invalid(errors) => {
-            let kind = EventKind::parse(&form.kind)
-                .filter(|k| movement::FORM_KINDS.contains(k))
-                .ok_or(AppError::BadRequest("kind".into()))?;
-            let (sample, locations, colleagues) = load_for_event(&state, id, me).await?;
-            invalid(&EventPage {
-                ctx,
-                sample,
-                kind,
-                fields: movement::fields(kind),
-                form: EventInput {
-                    to_password: String::new(),
-                    ..form
-                },
-                errors,
-                locations,
-                colleagues,
-                units: UNITS,
-            })
+        Submitted::Invalid(errors) => errors,
+    };
+    // Only the witness's password was wrong: the confirmation page again, to type it again.
+    if confirm_step && errors.fields().all(|(f, _)| f == "witness_password") {
+        if let Submitted::Done(preview) =
+            preview_event(&state, handler()?, id.clone(), &form, ctx.tz).await?
+        {
+            return confirm_page(ctx, preview, form, errors);
         }
     }
+    let loaded = load_for_event(&state, id, me).await?;
+    invalid(&event_page(ctx, kind, loaded, form, errors))
 }
 
 // ---------------------------------------------------------------- sub-samples
@@ -589,6 +865,16 @@ struct SubsamplePage {
     errors: FieldErrors,
     kinds: Vec<SampleKind>,
     units: &'static [&'static str],
+    holding: HoldingView,
+}
+
+#[derive(Template)]
+#[template(path = "samples/subsample_confirm.html")]
+struct SubsampleConfirmPage {
+    ctx: Ctx,
+    sample: Sample,
+    form: SubsampleInput,
+    plan: SplitPlan,
 }
 
 fn subsample_kinds() -> Vec<SampleKind> {
@@ -599,21 +885,41 @@ fn subsample_kinds() -> Vec<SampleKind> {
         .collect()
 }
 
+/// The parent and its custody, for the sub-sample pages.
+async fn load_parent(
+    state: &AppState,
+    id: SampleId,
+    me: std::sync::Arc<User>,
+) -> Result<(Sample, HoldingView), AppError> {
+    state
+        .db(move |conn| {
+            let sample = sample::find(conn, &id)?;
+            let places = location_paths(conn)?;
+            let held = movement::holding(conn, &sample.id)?;
+            let holding = holding_view(conn, held, &places, &me)?;
+            Ok((sample, holding))
+        })
+        .await
+}
+
 async fn subsample_form(
     ctx: Ctx,
     state: web::Data<AppState>,
     path: web::Path<SampleId>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(Permission::HandleSamples)?;
-    let id = path.into_inner();
-    let sample = state.db(move |conn| Ok(sample::find(conn, &id)?)).await?;
+    let me = ctx.require(Permission::HandleSamples)?;
+    let (sample, holding) = load_parent(&state, path.into_inner(), me).await?;
     if !sample.status.in_lab() {
         return Err(AppError::Forbidden("custody.not_allowed_now"));
     }
     let form = SubsampleInput {
         kind: SampleKind::Aliquot.as_str().into(),
         description: sample.description.clone(),
-        quantity_unit: sample.quantity_unit.clone().unwrap_or_default(),
+        quantity_unit: holding
+            .left_unit
+            .clone()
+            .or_else(|| sample.quantity_unit.clone())
+            .unwrap_or_default(),
         ..Default::default()
     };
     render_status(
@@ -624,11 +930,14 @@ async fn subsample_form(
             errors: FieldErrors::default(),
             kinds: subsample_kinds(),
             units: UNITS,
+            holding,
         },
         StatusCode::OK,
     )
 }
 
+/// A split is checked first and shown on a confirmation page (codes and events are
+/// permanent); only its Confirm creates the sub-sample.
 async fn create_subsample(
     ctx: Ctx,
     state: web::Data<AppState>,
@@ -637,26 +946,61 @@ async fn create_subsample(
     CsrfForm(form): CsrfForm<SubsampleInput>,
 ) -> Result<HttpResponse, AppError> {
     let who = ctx.handler(Permission::HandleSamples)?;
+    let me = ctx.require(Permission::HandleSamples)?;
     let id = path.into_inner();
     let (input, sid) = (form.clone(), id.clone());
-    match state
-        .submit(move |conn| sample::create_subsample(conn, &who, &sid, &input))
-        .await?
-    {
-        Submitted::Done(child) => {
-            let text = ctx.t1("samples.subsample_created", "code", &child.lab_code);
-            Ok(done(&session, text, &format!("/samples/{}", child.id)))
-        }
-        Submitted::Invalid(errors) => {
-            let sample = state.db(move |conn| Ok(sample::find(conn, &id)?)).await?;
-            invalid(&SubsamplePage {
-                ctx,
-                sample,
-                form,
-                errors,
-                kinds: subsample_kinds(),
-                units: UNITS,
+    let errors = match form.confirm.as_str() {
+        "yes" => match state
+            .submit(move |conn| sample::create_subsample(conn, &who, &sid, &input))
+            .await?
+        {
+            Submitted::Done(child) => {
+                let text = ctx.t1("samples.subsample_created", "code", &child.lab_code);
+                return Ok(done(&session, text, &format!("/samples/{}", child.id)));
+            }
+            Submitted::Invalid(errors) => errors,
+        },
+        "edit" => FieldErrors::default(),
+        _ => match state
+            .submit(move |conn| {
+                let parent = sample::find(conn, &sid)?;
+                let plan = sample::plan_subsample(conn, &who, &parent, &input)?;
+                Ok((parent, plan))
             })
-        }
-    }
+            .await?
+        {
+            Submitted::Done((sample, plan)) => {
+                return render_status(
+                    &SubsampleConfirmPage {
+                        ctx,
+                        sample,
+                        form: SubsampleInput {
+                            confirm: String::new(),
+                            ..form
+                        },
+                        plan,
+                    },
+                    StatusCode::OK,
+                )
+            }
+            Submitted::Invalid(errors) => errors,
+        },
+    };
+    let (sample, holding) = load_parent(&state, id, me).await?;
+    let status = status_for(&errors);
+    render_status(
+        &SubsamplePage {
+            ctx,
+            sample,
+            form: SubsampleInput {
+                confirm: String::new(),
+                ..form
+            },
+            errors,
+            kinds: subsample_kinds(),
+            units: UNITS,
+            holding,
+        },
+        status,
+    )
 }

@@ -1,6 +1,7 @@
 // Forms, made kinder where JavaScript runs (pages work without it; the CSP allows no inline
 // script, hence a file of its own):
 // - focus moves to the error summary, and its links put the cursor into the wrong field;
+// - a scan box that kept what was typed is selected, so the next scan replaces it;
 // - switching language keeps what was typed: the values of the page's forms travel in
 //   sessionStorage to the same page in the new language (never passwords or hidden fields).
 (function () {
@@ -78,6 +79,14 @@
   });
 
   restore();
+
+  // A scan box keeps what was typed after a problem; selected, the next scan replaces it
+  // instead of being appended to it.
+  var scan = document.querySelector("input.scan[autofocus]");
+  if (scan && scan.value) {
+    scan.focus();
+    scan.select();
+  }
 
   var summary = document.getElementById("error-summary");
   if (summary) {

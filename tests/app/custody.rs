@@ -16,11 +16,11 @@ pub(crate) const PW: &str = "lab-password-1";
 pub(crate) const TZ: chrono_tz::Tz = chrono_tz::America::Lima;
 
 pub(crate) struct Lab {
-    pub app: TestApp,
-    pub officer: User,
-    pub tech: User,
-    pub tech2: User,
-    pub supervisor: User,
+    pub(crate) app: TestApp,
+    pub(crate) officer: User,
+    pub(crate) tech: User,
+    pub(crate) tech2: User,
+    pub(crate) supervisor: User,
 }
 
 pub(crate) fn lab() -> Lab {
@@ -106,10 +106,17 @@ impl Lab {
         input: EventInput,
     ) -> Result<custody::CustodyEvent, lims::error::AppError> {
         let who = self.tech.handler(None);
-        movement::record(&mut self.app.db.conn(), &who, &s.id, &input, TZ)
+        movement::record(
+            &mut self.app.db.conn(),
+            &who,
+            &s.id,
+            &input,
+            TZ,
+            &movement::Proofs::default(),
+        )
     }
 
-    fn location(&self, code: &str) -> String {
+    pub(crate) fn location(&self, code: &str) -> String {
         let mut conn = self.app.db.conn();
         let admin = lims::user::find_by_username(&mut conn, ADMIN.0)
             .unwrap()
@@ -129,7 +136,7 @@ impl Lab {
         .to_string()
     }
 
-    fn kinds(&self, s: &Sample) -> Vec<String> {
+    pub(crate) fn kinds(&self, s: &Sample) -> Vec<String> {
         custody::for_sample(&mut self.app.db.conn(), &s.id)
             .unwrap()
             .into_iter()
@@ -333,7 +340,7 @@ async fn receipt_with_intact_and_broken_seals_and_rejection() {
             ],
         )
         .await;
-    ok.assert_redirect(&format!("/samples/{}", samples[0].id));
+    ok.assert_redirect("/receive");
     let s0 = sample::find(&mut lab.app.db.conn(), &samples[0].id).unwrap();
     assert_eq!(s0.status, SampleStatus::Received);
     assert_eq!(
@@ -363,9 +370,7 @@ async fn receipt_with_intact_and_broken_seals_and_rejection() {
     refused.assert_contains("id=\"f-notes\"");
     refused.assert_contains("Describa la observación");
     broken.push(("notes", "Precinto cortado, bolsa íntegra"));
-    c.post(&path, &broken)
-        .await
-        .assert_redirect(&format!("/samples/{}", samples[1].id));
+    c.post(&path, &broken).await.assert_redirect("/receive");
     let ev = custody::for_sample(&mut lab.app.db.conn(), &samples[1].id).unwrap();
     assert_eq!(ev.last().unwrap().seal_intact, Some(false));
     let page = c.get(&format!("/samples/{}", samples[1].id)).await;
@@ -389,7 +394,7 @@ async fn receipt_with_intact_and_broken_seals_and_rejection() {
         ],
     )
     .await
-    .assert_redirect(&format!("/samples/{}", samples[2].id));
+    .assert_redirect("/receive");
     let s2 = sample::find(&mut lab.app.db.conn(), &samples[2].id).unwrap();
     assert_eq!(s2.status, SampleStatus::Rejected);
     assert_eq!(
@@ -398,7 +403,7 @@ async fn receipt_with_intact_and_broken_seals_and_rejection() {
     );
     // Receiving twice is refused.
     let again = c.get(&path).await;
-    again.assert_redirect(&format!("/samples/{}", samples[2].id));
+    again.assert_redirect(&format!("/receive?code={}", samples[2].lab_code));
 }
 
 #[test]
@@ -528,13 +533,16 @@ fn every_custody_event_kind_and_dispositions() {
         },
     );
     assert!(
-        matches!(no_witness, Err(lims::error::AppError::Invalid(ref e)) if e.get("witness").is_some())
+        matches!(no_witness, Err(lims::error::AppError::Invalid(ref e)) if e.get("witness_kind").is_some())
     );
     lab.record(
         &s1,
         EventInput {
+            witness_kind: "external".into(),
             witness: "Fiscal provincial".into(),
+            witness_document: "DNI 40123456".into(),
             reason: "Incineración".into(),
+            confirm: "yes".into(),
             ..event(EventKind::Destroyed)
         },
     )
@@ -744,6 +752,7 @@ async fn sub_samples_get_lettered_codes_and_their_own_chain() {
                 ("description", "Alícuota para HPLC"),
                 ("quantity", "5"),
                 ("quantity_unit", "g"),
+                ("confirm", "yes"),
             ],
         )
         .await;
@@ -754,7 +763,10 @@ async fn sub_samples_get_lettered_codes_and_their_own_chain() {
         &[
             ("kind", "counter_sample"),
             ("description", "Contramuestra del declarante"),
+            ("quantity", "2"),
+            ("quantity_unit", "g"),
             ("seal_number", "CM-1"),
+            ("confirm", "yes"),
         ],
     )
     .await;
@@ -786,6 +798,9 @@ async fn sub_samples_get_lettered_codes_and_their_own_chain() {
         &sample::SubsampleInput {
             kind: "aliquot".into(),
             description: "Réplica".into(),
+            quantity: "1".into(),
+            quantity_unit: "g".into(),
+            confirm: "yes".into(),
             ..Default::default()
         },
     )

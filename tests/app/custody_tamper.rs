@@ -597,7 +597,7 @@ async fn every_custody_column_is_inside_the_hashed_canonical_form() {
     // prev_hash is the chain input of the hash and hash its output.
     hashed.extend(["prev_hash".to_string(), "hash".to_string()]);
     assert_eq!(columns, hashed);
-    assert_eq!(columns.len(), 28);
+    assert_eq!(columns.len(), 31);
 }
 
 /// Writes a checkpoint file as `lims custody-checkpoint` does.

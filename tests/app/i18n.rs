@@ -66,6 +66,7 @@ fn used_keys() -> BTreeSet<String> {
         "custody.",
         "receipt.",
         "verify.",
+        "holding.",
     ];
     let mut files = Vec::new();
     files_under(&root.join("templates"), &mut files);
@@ -129,6 +130,9 @@ fn every_key_in_use_is_translated() {
     }
     for p in Priority::ALL {
         used.insert(format!("priority.{}", p.as_str()));
+    }
+    for e in lims::sample::receipt::ReceiptException::ALL {
+        used.insert(format!("receipt_exception.{}", e.as_str()));
     }
     for c in lims::seizure::RiskChannel::ALL {
         used.insert(format!("channel.{}", c.as_str()));

@@ -11,6 +11,7 @@ mod custody;
 mod custody_tamper;
 mod database;
 mod demo;
+mod desk;
 mod i18n;
 mod locations;
 mod requests;

@@ -122,7 +122,12 @@ async fn yes_no_questions_are_groups_and_say_what_is_missing() {
 
     let mut tech = app.client().await;
     tech.login("tecnico", PW).await;
-    let form = tech.get(&format!("{sample_path}/receive")).await;
+    // The questions come once the seal was read (the receipt's second step).
+    let form = tech
+        .get(&format!(
+            "{sample_path}/receive?step=check&seal_number=PR-0901"
+        ))
+        .await;
     form.assert_contains(r#"<fieldset class="field choices">"#);
     form.assert_contains("<legend>¿Precinto intacto?</legend>");
     let bad = tech
