@@ -15,7 +15,9 @@ use crate::db::{now, write_tx, DbConn};
 use crate::error::AppError;
 use crate::ids::{SampleId, SeizureId, StorageLocationId, UserId};
 use crate::seizure::Seizure;
-use crate::validation::{optional_text, parse_date, parse_decimal, required_text, FieldErrors};
+use crate::validation::{
+    check_identifier, optional_text, parse_date, parse_decimal, required_text, FieldErrors,
+};
 
 macro_rules! text_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),* $(,)? }) => {
@@ -244,6 +246,7 @@ pub fn validate(
             }
         }
     };
+    check_identifier(errors, &f("seal_number"), &input.seal_number);
     let seal_number = normalize_seal(&input.seal_number);
     if seal_required && seal_number.is_none() {
         errors.add(&f("seal_number"), "validation.seal_required");

@@ -13,7 +13,8 @@ use crate::sample::{
     SampleStatus, StateChange, UNITS,
 };
 use crate::validation::{
-    optional_text, parse_decimal, parse_local_datetime, required_text, FieldErrors,
+    check_identifier, optional_text, parse_decimal, parse_local_datetime, required_text,
+    FieldErrors,
 };
 
 #[derive(Debug, Default, Clone, Serialize, serde::Deserialize)]
@@ -113,6 +114,7 @@ pub fn receive(
             None
         }
     };
+    check_identifier(&mut errors, "seal_number", &input.seal_number);
     let seal_number = normalize_seal(&input.seal_number);
     if sample.seal_number.is_some() && seal_number.is_none() {
         errors.add("seal_number", "validation.seal_required");

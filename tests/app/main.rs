@@ -11,6 +11,7 @@ mod custody;
 mod database;
 mod demo;
 mod i18n;
+mod input;
 mod locations;
 mod tariff;
 mod users;
