@@ -11,7 +11,9 @@ use crate::error::AppError;
 use crate::ids::{SeizureId, UserId};
 use crate::sample::{self, lab_year, Collection, Sample, SampleInput};
 use crate::tariff::{self, TariffCheck};
-use crate::validation::{optional_text, parse_local_datetime, required_text, FieldErrors};
+use crate::validation::{
+    check_identifier, optional_text, parse_local_datetime, required_text, FieldErrors,
+};
 
 text_enum!(
     /// The risk-management channel that selected the cargo.
@@ -74,7 +76,8 @@ pub struct SeizureInput {
     pub notes: String,
 }
 
-/// References and declaration numbers are compared without case or surrounding spaces.
+/// References and declaration numbers are compared without case or surrounding spaces (and
+/// without control characters, which a search may carry but a registered one never holds).
 pub fn normalize_reference(text: &str) -> String {
     crate::validation::clean(text).trim().to_uppercase()
 }
@@ -133,6 +136,8 @@ fn validate(
     tz: chrono_tz::Tz,
     errors: &mut FieldErrors,
 ) -> QueryResult<(ValidSeizure, TariffCheck)> {
+    check_identifier(errors, "reference", &input.reference);
+    check_identifier(errors, "declaration_number", &input.declaration_number);
     let reference = normalize_reference(&required_text(errors, "reference", &input.reference, 60));
     let customs_office = required_text(errors, "customs_office", &input.customs_office, 120);
     let declaration_number =

@@ -14,7 +14,7 @@ use crate::db::schema::storage_locations;
 use crate::db::{now, text_enum, write_tx, DbConn};
 use crate::error::AppError;
 use crate::ids::StorageLocationId;
-use crate::validation::{opt, FieldErrors};
+use crate::validation::{check_text, opt, FieldErrors};
 
 text_enum!(
     LocationKind {
@@ -156,6 +156,7 @@ fn check_code(code: &str, errors: &mut FieldErrors) {
 }
 
 fn check_name(name: &str, errors: &mut FieldErrors) {
+    check_text(errors, "name", name);
     if name.trim().is_empty() {
         errors.add("name", "validation.required");
     } else if name.trim().chars().count() > 120 {

@@ -48,6 +48,37 @@ impl FieldErrors {
     }
 }
 
+/// What a form value holds in place of bytes that were not UTF-8, and of NUL (which
+/// PostgreSQL cannot store): the form reader puts U+FFFD there, and the checks below refuse it
+/// beside the field instead of storing text that lost characters.
+pub const UNREADABLE: char = char::REPLACEMENT_CHARACTER;
+
+/// Refuses unreadable bytes and control characters in free text; line breaks and tabs stay.
+pub fn check_text(errors: &mut FieldErrors, field: &str, value: &str) {
+    if value.contains(UNREADABLE) {
+        errors.add(field, "validation.unreadable");
+    } else if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        errors.add(field, "validation.control_chars");
+    }
+}
+
+/// Refuses what an identifier typed by a person (a seizure reference, a seal or declaration
+/// number) cannot hold: it is one line without control characters, and without `"` or `\`,
+/// which would break the quoting of the file names and printer commands built from it.
+pub fn check_identifier(errors: &mut FieldErrors, field: &str, value: &str) {
+    if value.contains(UNREADABLE) {
+        errors.add(field, "validation.unreadable");
+    } else if value
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '"' | '\\'))
+    {
+        errors.add(field, "validation.identifier_chars");
+    }
+}
+
 /// Trims a form value; `None` when nothing was typed.
 pub fn opt(value: &str) -> Option<String> {
     let v = clean(value);
@@ -55,8 +86,9 @@ pub fn opt(value: &str) -> Option<String> {
     (!v.is_empty()).then(|| v.to_string())
 }
 
-/// Removes control characters other than line breaks and tabs: a NUL byte typed or pasted
-/// into a field would otherwise be refused by PostgreSQL with an error instead of a message.
+/// Removes control characters other than line breaks and tabs from text used to look
+/// something up (a search, a filter): a NUL byte would make PostgreSQL refuse the query.
+/// Form fields are checked instead (`check_text`, `check_identifier`), never silently changed.
 pub fn clean(value: &str) -> String {
     value
         .chars()
@@ -111,6 +143,7 @@ pub fn required_text(
     value: &str,
     max_chars: usize,
 ) -> String {
+    check_text(errors, field, value);
     let v = value.trim();
     if v.is_empty() {
         errors.add(field, "validation.required");
@@ -127,6 +160,7 @@ pub fn optional_text(
     value: &str,
     max_chars: usize,
 ) -> Option<String> {
+    check_text(errors, field, value);
     let v = opt(value);
     if v.as_ref().is_some_and(|s| s.chars().count() > max_chars) {
         errors.add(field, "validation.too_long");
@@ -199,6 +233,28 @@ mod tests {
         assert!(to.is_none());
         assert_eq!(errors.get("to"), Some("validation.date_format"));
         assert!(parse_local_datetime("+262142-12-31T10:00", tz).is_none());
+    }
+
+    #[test]
+    fn free_text_keeps_line_breaks_identifiers_do_not() {
+        let mut errors = FieldErrors::default();
+        check_text(&mut errors, "notes", "Caja abierta\r\n\tsin precinto");
+        check_text(&mut errors, "a", "Caja\u{7}");
+        check_text(&mut errors, "b", "Caja \u{FFFD}");
+        check_identifier(&mut errors, "c", "ACTA-2026/0412 Nº 5");
+        check_identifier(&mut errors, "d", "ACTA\r\n1");
+        check_identifier(&mut errors, "e", "x\"; filename=evil.exe");
+        check_identifier(&mut errors, "f", "PR\\1");
+        assert_eq!(errors.get("notes"), None);
+        assert_eq!(errors.get("c"), None);
+        assert_eq!(errors.get("a"), Some("validation.control_chars"));
+        assert_eq!(errors.get("b"), Some("validation.unreadable"));
+        assert_eq!(errors.get("d"), Some("validation.identifier_chars"));
+        assert_eq!(errors.get("e"), Some("validation.identifier_chars"));
+        assert_eq!(errors.get("f"), Some("validation.identifier_chars"));
+        let text = required_text(&mut errors, "g", "Polvo\u{0} blanco", 100);
+        assert_eq!(text, "Polvo\u{0} blanco");
+        assert_eq!(errors.get("g"), Some("validation.control_chars"));
     }
 
     #[test]

@@ -16,7 +16,9 @@ use crate::db::schema::{samples, seizures};
 use crate::db::{now, text_enum, write_tx, DbConn};
 use crate::error::AppError;
 use crate::ids::{SampleId, SeizureId, StorageLocationId, UserId};
-use crate::validation::{optional_text, parse_date, parse_decimal, required_text, FieldErrors};
+use crate::validation::{
+    check_identifier, optional_text, parse_date, parse_decimal, required_text, FieldErrors,
+};
 
 text_enum!(
     /// Where a sample is in its life (changed only by `state::apply`). Terminal: returned,
@@ -275,6 +277,7 @@ pub fn validate(
             }
         }
     };
+    check_identifier(errors, &f("seal_number"), &input.seal_number);
     let seal_number = normalize_seal(&input.seal_number);
     if seal_required && seal_number.is_none() {
         errors.add(&f("seal_number"), "validation.seal_required");

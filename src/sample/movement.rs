@@ -18,7 +18,8 @@ use crate::sample::state::{self, Change, Transition};
 use crate::sample::{find, normalize_seal, Sample, SampleStatus, UNITS};
 use crate::user::{self, presence, throttle, Role};
 use crate::validation::{
-    optional_text, parse_date, parse_decimal, parse_local_datetime, required_text, FieldErrors,
+    check_identifier, optional_text, parse_date, parse_decimal, parse_local_datetime,
+    required_text, FieldErrors,
 };
 
 /// Events a user records from the sample page (receipt, registration and sub-sampling have
@@ -513,11 +514,13 @@ fn validate(
     let to_party = text(&mut errors, "to_party", &input.to_party, 200);
     let condition = text(&mut errors, "condition", &input.condition, 500);
     let seal_number = if asks.contains(&"seal_number") {
+        check_identifier(&mut errors, "seal_number", &input.seal_number);
         normalize_seal(&input.seal_number)
     } else {
         None
     };
     let new_seal_number = if asks.contains(&"new_seal_number") {
+        check_identifier(&mut errors, "new_seal_number", &input.new_seal_number);
         let s = normalize_seal(&input.new_seal_number);
         if s.is_none() {
             errors.add("new_seal_number", "validation.seal_required");

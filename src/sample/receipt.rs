@@ -13,7 +13,8 @@ use crate::ids::{SampleId, StorageLocationId};
 use crate::sample::state::{self, Change, Transition};
 use crate::sample::{find, normalize_seal, Sample, SampleStatus, UNITS};
 use crate::validation::{
-    optional_text, parse_decimal, parse_local_datetime, required_text, FieldErrors,
+    check_identifier, optional_text, parse_decimal, parse_local_datetime, required_text,
+    FieldErrors,
 };
 
 text_enum!(
@@ -266,6 +267,7 @@ pub fn receive(
             None
         }
     };
+    check_identifier(&mut errors, "seal_number", &input.seal_number);
     let seal_number = normalize_seal(&input.seal_number);
     if sample.seal_number.is_some() && seal_number.is_none() {
         errors.add("seal_number", "validation.seal_required");

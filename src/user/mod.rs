@@ -15,7 +15,7 @@ use crate::db::{now, text_enum, write_tx, DbConn};
 use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::ids::UserId;
-use crate::validation::{opt, FieldErrors};
+use crate::validation::{check_text, opt, FieldErrors, UNREADABLE};
 
 text_enum!(
     /// What an account may do (SPEC.md "Who uses it"; the table is `access::allows`).
@@ -143,6 +143,7 @@ fn check_username(username: &str, errors: &mut FieldErrors) {
 }
 
 fn check_full_name(full_name: &str, errors: &mut FieldErrors) {
+    check_text(errors, "full_name", full_name);
     if full_name.trim().is_empty() {
         errors.add("full_name", "validation.required");
     } else if full_name.trim().chars().count() > 120 {
@@ -155,7 +156,8 @@ fn check_email(email: &str, errors: &mut FieldErrors) {
     if !email.is_empty() {
         let valid = email
             .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+            && !email.chars().any(|c| c.is_control() || c == UNREADABLE);
         if !valid || email.len() > 200 {
             errors.add("email", "validation.email_format");
         }

@@ -13,16 +13,15 @@ impl Pairs {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The fields starting with `prefix`, without it, as a struct of text fields.
+    /// The fields starting with `prefix`, without it, as a struct of text fields. A field sent
+    /// twice counts with its first value, as in `get` and every other form.
     pub fn group<T: DeserializeOwned + Default>(&self, prefix: &str) -> T {
-        let map: Map<String, Value> = self
-            .0
-            .iter()
-            .filter_map(|(k, v)| {
-                k.strip_prefix(prefix)
-                    .map(|name| (name.to_string(), Value::String(v.clone())))
-            })
-            .collect();
+        let mut map = Map::new();
+        for (k, v) in &self.0 {
+            if let Some(name) = k.strip_prefix(prefix) {
+                map.entry(name).or_insert_with(|| Value::String(v.clone()));
+            }
+        }
         serde_json::from_value(Value::Object(map)).unwrap_or_default()
     }
 

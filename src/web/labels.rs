@@ -1,7 +1,9 @@
 //! Printable labels (Code128 + QR of the lab code) for one sample or all samples of a
 //! seizure, and the same as ZPL for Zebra printers.
 
-use actix_web::http::header;
+use actix_web::http::header::{
+    Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
+};
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -111,11 +113,41 @@ fn zpl(
         label::zpl_with_captions(&data, size, &ctx.t("labels.seizure"), &ctx.t("labels.seal"));
     HttpResponse::Ok()
         .content_type("application/zpl; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{name}-{}.zpl\"", size.as_str()),
-        ))
+        .insert_header(attachment(&format!("{name}-{}.zpl", size.as_str())))
         .body(body)
+}
+
+/// A download named after a record, as RFC 6266 asks: `filename*` carries the name in UTF-8
+/// (RFC 5987 encoding) and `filename` an ASCII stand-in for old clients. What a file name
+/// cannot hold (control characters, quotes, slashes) becomes `_`, so a reference stored before
+/// it was checked can neither break the header nor add parameters to it.
+fn attachment(name: &str) -> ContentDisposition {
+    let name: String = name
+        .chars()
+        .map(|c| match c {
+            '"' | '/' | '\\' => '_',
+            c if c.is_control() => '_',
+            c => c,
+        })
+        .collect();
+    let ascii: String = name
+        .chars()
+        .map(|c| match c {
+            'A'..='Z' | 'a'..='z' | '0'..='9' | '.' | '-' | '_' => c,
+            _ => '_',
+        })
+        .collect();
+    ContentDisposition {
+        disposition: DispositionType::Attachment,
+        parameters: vec![
+            DispositionParam::Filename(ascii),
+            DispositionParam::FilenameExt(ExtendedValue {
+                charset: Charset::Ext("UTF-8".to_string()),
+                language_tag: None,
+                value: name.into_bytes(),
+            }),
+        ],
+    }
 }
 
 async fn sample_sheet(
@@ -176,6 +208,17 @@ async fn seizure_zpl(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn download_names_cannot_break_the_header() {
+        let value = attachment("ACTA-ÑU\r\n\"; filename=evil.exe-50x25.zpl").to_string();
+        assert_eq!(
+            value,
+            "attachment; filename=\"ACTA-_U_____filename_evil.exe-50x25.zpl\"; \
+             filename*=UTF-8''ACTA%2D%C3%91U___%3B%20filename=evil.exe%2D50x25.zpl"
+        );
+        assert!(actix_web::http::header::HeaderValue::from_str(&value).is_ok());
+    }
 
     #[test]
     fn sheet_renders_codes_raw_and_user_text_escaped() {

@@ -113,18 +113,18 @@ pub fn body_error(e: actix_web::Error) -> AppError {
     }
 }
 
-#[derive(Deserialize)]
-struct CsrfField {
-    #[serde(default)]
-    csrf_token: String,
-}
-
 /// A form whose only field is the CSRF token (a button).
 #[derive(Deserialize)]
 pub struct NoFields {}
 
 /// A urlencoded form whose `csrf_token` field matched the session's token. Every state-changing
-/// form handler takes its input through this, so none can forget the check.
+/// form handler takes its input through this, so none can forget the check. Every form reads
+/// its fields by the same rules:
+/// - a field sent twice counts once, with its first value (as `URLSearchParams.get` and the row
+///   forms' `Pairs::get` read it), rather than the whole form being refused with a bare 400;
+///   forms that read pairs (`CsrfForm<Vec<(String, String)>>`) get every pair, in order;
+/// - bytes that are not UTF-8, and NUL (which PostgreSQL cannot store), arrive as
+///   `validation::UNREADABLE`, which the text checks refuse beside the field.
 pub struct CsrfForm<T>(pub T);
 
 impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
@@ -136,23 +136,37 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
         let body = web::Bytes::from_request(&req, payload);
         Box::pin(async move {
             let body = body.await.map_err(body_error)?;
-            let field: CsrfField =
-                serde_urlencoded::from_bytes(&body).map_err(|_| AppError::Csrf)?;
-            if !csrf_matches(&req.get_session(), &field.csrf_token) {
+            let unreadable = crate::validation::UNREADABLE.to_string();
+            // The decoder replaces bytes that are not UTF-8 with U+FFFD itself.
+            let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body)
+                .map(|(k, v)| (k.replace('\0', &unreadable), v.replace('\0', &unreadable)))
+                .collect();
+            let token = pairs
+                .iter()
+                .find(|(k, _)| k == "csrf_token")
+                .map_or("", |(_, v)| v.as_str());
+            if !csrf_matches(&req.get_session(), token) {
                 return Err(AppError::Csrf);
             }
-            // Control characters (e.g. NUL) are removed from every value before validation.
-            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
-                .map_err(|e| AppError::BadRequest(e.to_string()))?;
-            let pairs: Vec<(String, String)> = pairs
-                .into_iter()
-                .map(|(k, v)| (k, crate::validation::clean(&v)))
-                .collect();
-            let cleaned = serde_urlencoded::to_string(&pairs)
-                .map_err(|e| AppError::BadRequest(e.to_string()))?;
-            let value = serde_urlencoded::from_str(&cleaned)
+            // A struct refuses a repeated field; read it again with the first value of each.
+            let value = from_pairs(&pairs)
+                .or_else(|_| from_pairs(&first_of_each(&pairs)))
                 .map_err(|e| AppError::BadRequest(e.to_string()))?;
             Ok(CsrfForm(value))
         })
     }
+}
+
+fn from_pairs<T: DeserializeOwned>(pairs: &[(String, String)]) -> Result<T, String> {
+    let encoded = serde_urlencoded::to_string(pairs).map_err(|e| e.to_string())?;
+    serde_urlencoded::from_str(&encoded).map_err(|e| e.to_string())
+}
+
+fn first_of_each(pairs: &[(String, String)]) -> Vec<(String, String)> {
+    let mut seen = std::collections::HashSet::new();
+    pairs
+        .iter()
+        .filter(|(k, _)| seen.insert(k.as_str()))
+        .cloned()
+        .collect()
 }

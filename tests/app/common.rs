@@ -356,6 +356,17 @@ where
         self.send(req.set_payload(body)).await
     }
 
+    /// Posts a body exactly as given (already urlencoded), e.g. with bytes that are not UTF-8.
+    pub async fn post_body(&mut self, path: &str, body: &str) -> Page {
+        self.send(
+            test::TestRequest::post()
+                .uri(path)
+                .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
+                .set_payload(body.to_string()),
+        )
+        .await
+    }
+
     pub async fn login(&mut self, username: &str, password: &str) -> Page {
         self.get("/login").await;
         self.post("/login", &[("username", username), ("password", password)])
@@ -431,6 +442,46 @@ impl TestApp {
         lims::audit::list(&mut self.db.conn(), &filter, None, 100)
             .expect("audit list")
             .0
+    }
+
+    /// Registers a seizure as `officer` (through the domain, as the seizure form does) with
+    /// one sealed sample per seal number; returns the samples.
+    pub fn register(
+        &self,
+        officer: &lims::user::User,
+        reference: &str,
+        seals: &[&str],
+    ) -> Vec<lims::sample::Sample> {
+        let input = lims::seizure::SeizureInput {
+            reference: reference.into(),
+            customs_office: "Intendencia de Aduana de Tacna".into(),
+            seized_at: "2026-03-01T10:30".into(),
+            place: "Santa Rosa".into(),
+            seizing_officer: "Of. Soto".into(),
+            goods_description: "Polvo blanco".into(),
+            risk_channel: "red".into(),
+            ..Default::default()
+        };
+        let rows: Vec<lims::sample::SampleInput> = seals
+            .iter()
+            .enumerate()
+            .map(|(i, seal)| lims::sample::SampleInput {
+                description: format!("Bolsa {}", i + 1),
+                seal_number: seal.to_string(),
+                priority: "routine".into(),
+                ..Default::default()
+            })
+            .collect();
+        lims::seizure::register(
+            &mut self.db.conn(),
+            &officer.handler(None),
+            &input,
+            &rows,
+            true,
+            chrono_tz::America::Lima,
+        )
+        .expect("register")
+        .samples
     }
 
     /// An app with its first admin created (user `admin`).

@@ -1059,7 +1059,7 @@ async fn unknown_declared_tariff_code_warns_but_registers() {
 }
 
 #[actix_web::test]
-async fn control_characters_in_form_fields_are_removed_not_a_500() {
+async fn control_characters_in_form_fields_are_refused_not_a_500() {
     let lab = lab();
     let mut c = lab.app.client().await;
     c.login("tecnico", PW).await;
@@ -1081,11 +1081,13 @@ async fn control_characters_in_form_fields_are_removed_not_a_500() {
             ],
         )
         .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let s = seizure::find_by_reference(&mut lab.app.db.conn(), "ACTA-NUL-1")
-        .unwrap()
-        .unwrap();
-    assert_eq!(s.goods_description, "Polvo blanco\nen bolsas");
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
+    res.assert_contains("id=\"e-reference\"");
+    assert!(
+        seizure::find_by_reference(&mut lab.app.db.conn(), "ACTA-NUL-1")
+            .unwrap()
+            .is_none()
+    );
     let hits = c.get("/search?q=ACTA-NUL-1%00").await;
-    assert_eq!(hits.status, StatusCode::SEE_OTHER);
+    assert_eq!(hits.status, StatusCode::OK);
 }

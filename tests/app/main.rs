@@ -13,6 +13,7 @@ mod database;
 mod demo;
 mod desk;
 mod i18n;
+mod input;
 mod locations;
 mod requests;
 mod schema;
