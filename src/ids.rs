@@ -62,6 +62,13 @@ id_type!(
     CustodyEventId,
     StorageLocationId,
     SessionId,
+    MethodId,
+    MethodVersionId,
+    InstrumentId,
+    CalibrationId,
+    MaintenanceId,
+    TrainingRecordId,
+    AuthorizationId,
 );
 
 #[cfg(test)]

@@ -14,7 +14,8 @@
 -- * Evidence rows refuse UPDATE and DELETE; an authorization may only be revoked, once; an
 --   analysis is frozen once reviewed or cancelled.
 -- Calendar dates are ISO 'YYYY-MM-DD' text. date(d, '+0 days') normalises an impossible day
--- (2026-02-30 becomes 2026-03-02), so only a real date in that format equals itself.
+-- (2026-02-30 becomes 2026-03-02) and is NULL for what is no date, so only a real date in
+-- that format IS itself (IS, not =: a NULL comparison would let the row through).
 
 DROP TABLE attachments;
 DROP TABLE analyses;
@@ -107,7 +108,7 @@ CREATE TABLE instruments (
     calibration_interval_months INTEGER CHECK (calibration_interval_months BETWEEN 1 AND 120),
     -- The due date of the calibration in force, written with each calibration record in the
     -- same transaction, so the due list reads an index.
-    calibration_due_on TEXT CHECK (date(calibration_due_on, '+0 days') = calibration_due_on),
+    calibration_due_on TEXT CHECK (date(calibration_due_on, '+0 days') IS calibration_due_on),
     status TEXT NOT NULL CHECK (status IN ('in_service', 'out_of_service', 'retired')),
     status_reason TEXT,
     status_changed_at TIMESTAMP,
@@ -124,12 +125,12 @@ CREATE INDEX instruments_due_idx ON instruments (status, calibration_due_on);
 CREATE TABLE calibration_records (
     id TEXT PRIMARY KEY NOT NULL,
     instrument_id TEXT NOT NULL REFERENCES instruments (id),
-    performed_on TEXT NOT NULL CHECK (date(performed_on, '+0 days') = performed_on),
+    performed_on TEXT NOT NULL CHECK (date(performed_on, '+0 days') IS performed_on),
     -- The calibration laboratory or person.
     performed_by TEXT NOT NULL,
     certificate_number TEXT,
     result TEXT NOT NULL CHECK (result IN ('pass', 'adjusted', 'fail')),
-    next_due_on TEXT NOT NULL CHECK (date(next_due_on, '+0 days') = next_due_on),
+    next_due_on TEXT NOT NULL CHECK (date(next_due_on, '+0 days') IS next_due_on),
     notes TEXT,
     supersedes_id TEXT,
     correction_reason TEXT,
@@ -147,7 +148,7 @@ CREATE UNIQUE INDEX calibration_records_supersedes_key ON calibration_records (s
 CREATE TABLE maintenance_records (
     id TEXT PRIMARY KEY NOT NULL,
     instrument_id TEXT NOT NULL REFERENCES instruments (id),
-    performed_on TEXT NOT NULL CHECK (date(performed_on, '+0 days') = performed_on),
+    performed_on TEXT NOT NULL CHECK (date(performed_on, '+0 days') IS performed_on),
     performed_by TEXT NOT NULL,
     kind TEXT NOT NULL CHECK (kind IN ('preventive', 'corrective', 'verification')),
     description TEXT NOT NULL CHECK (length(trim(description)) > 0),
@@ -168,11 +169,11 @@ CREATE TABLE training_records (
     user_id TEXT NOT NULL REFERENCES users (id),
     course TEXT NOT NULL CHECK (length(trim(course)) > 0),
     trainer TEXT,
-    completed_on TEXT NOT NULL CHECK (date(completed_on, '+0 days') = completed_on),
-    valid_until TEXT CHECK (date(valid_until, '+0 days') = valid_until),
+    completed_on TEXT NOT NULL CHECK (date(completed_on, '+0 days') IS completed_on),
+    valid_until TEXT CHECK (date(valid_until, '+0 days') IS valid_until),
     -- The competence assessment: by whom (never the trainee), when, with what result.
     assessed_by TEXT REFERENCES users (id),
-    assessed_on TEXT CHECK (date(assessed_on, '+0 days') = assessed_on),
+    assessed_on TEXT CHECK (date(assessed_on, '+0 days') IS assessed_on),
     assessment_result TEXT CHECK (assessment_result IN ('competent', 'not_competent')),
     assessment_notes TEXT,
     notes TEXT,
@@ -201,8 +202,8 @@ CREATE TABLE method_authorizations (
     basis TEXT NOT NULL CHECK (length(trim(basis)) > 0),
     training_record_id TEXT,
     granted_by TEXT NOT NULL REFERENCES users (id),
-    granted_on TEXT NOT NULL CHECK (date(granted_on, '+0 days') = granted_on),
-    expires_on TEXT CHECK (date(expires_on, '+0 days') = expires_on),
+    granted_on TEXT NOT NULL CHECK (date(granted_on, '+0 days') IS granted_on),
+    expires_on TEXT CHECK (date(expires_on, '+0 days') IS expires_on),
     revoked_at TIMESTAMP,
     revoked_by TEXT REFERENCES users (id),
     revocation_reason TEXT,
@@ -230,7 +231,7 @@ CREATE TABLE analyses (
     authorization_id TEXT,
     assigned_by TEXT NOT NULL REFERENCES users (id),
     assigned_at TIMESTAMP NOT NULL,
-    due_on TEXT CHECK (date(due_on, '+0 days') = due_on),
+    due_on TEXT CHECK (date(due_on, '+0 days') IS due_on),
     status TEXT NOT NULL CHECK (status IN ('assigned', 'in_progress', 'submitted', 'approved',
         'rejected', 'cancelled')),
     retest_of_id TEXT REFERENCES analyses (id),
@@ -368,11 +369,11 @@ CREATE TABLE analysis_instruments (
     analysis_id TEXT NOT NULL REFERENCES analyses (id),
     result_id TEXT,
     instrument_id TEXT NOT NULL REFERENCES instruments (id),
-    used_on TEXT NOT NULL CHECK (date(used_on, '+0 days') = used_on),
+    used_on TEXT NOT NULL CHECK (date(used_on, '+0 days') IS used_on),
     instrument_status TEXT NOT NULL CHECK (instrument_status IN ('in_service', 'out_of_service',
         'retired')),
     calibration_record_id TEXT,
-    calibration_due_on TEXT CHECK (date(calibration_due_on, '+0 days') = calibration_due_on),
+    calibration_due_on TEXT CHECK (date(calibration_due_on, '+0 days') IS calibration_due_on),
     calibration_status TEXT NOT NULL CHECK (calibration_status IN ('valid', 'not_required',
         'overdue', 'failed', 'missing')),
     recorded_by TEXT NOT NULL REFERENCES users (id),
