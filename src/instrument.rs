@@ -4,13 +4,12 @@
 //! The instrument row keeps the due date of the calibration in force, written in the same
 //! transaction as each calibration record, so the due list is an index read.
 
-use std::collections::HashSet;
-
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Handler};
+use crate::correction;
 use crate::db::schema::{calibration_records, instruments, maintenance_records};
 use crate::db::{lower, now, text_enum, write_tx, DbConn};
 use crate::error::AppError;
@@ -589,13 +588,6 @@ pub fn maintenance(conn: &mut DbConn, id: &InstrumentId) -> QueryResult<Vec<Main
         .load(conn)
 }
 
-/// The ids of records a later record corrected.
-pub fn superseded<'a, I: 'a + Clone + Eq + std::hash::Hash>(
-    supersedes: impl Iterator<Item = &'a Option<I>>,
-) -> HashSet<I> {
-    supersedes.flatten().cloned().collect()
-}
-
 /// The calibration in force on `on`: the latest uncorrected record performed on or before
 /// that day. Whether it allows use is its result and due date.
 pub fn calibration_in_force(
@@ -604,7 +596,7 @@ pub fn calibration_in_force(
     on: NaiveDate,
 ) -> QueryResult<Option<CalibrationRecord>> {
     let records = calibrations(conn, id)?;
-    let corrected = superseded(records.iter().map(|r| &r.supersedes_id));
+    let corrected = correction::superseded(records.iter().map(|r| &r.supersedes_id));
     let day = iso(on);
     Ok(records
         .into_iter()
@@ -614,7 +606,7 @@ pub fn calibration_in_force(
 /// The instrument's due date from its records: the next due date of the newest uncorrected
 /// calibration, or its date when it failed (the instrument is then overdue at once).
 fn due_from_records(records: &[CalibrationRecord]) -> Option<String> {
-    let corrected = superseded(records.iter().map(|r| &r.supersedes_id));
+    let corrected = correction::superseded(records.iter().map(|r| &r.supersedes_id));
     records
         .iter()
         .find(|r| !corrected.contains(&r.id))
@@ -719,7 +711,7 @@ pub fn record_calibration(
         }
         let before = calibrations(conn, instrument_id)?;
         if let Some(old) = corrects {
-            check_correctable(before.iter().map(|r| (&r.id, &r.supersedes_id)), old)?;
+            correction::check_correctable(before.iter().map(|r| (&r.id, &r.supersedes_id)), old)?;
         }
         let id = CalibrationId::new_v7();
         diesel::insert_into(calibration_records::table)
@@ -738,9 +730,7 @@ pub fn record_calibration(
                 recorded_at: now(),
             })
             .execute(conn)
-            .map_err(|e| {
-                AppError::from(e).unique_as("correction_reason", "instruments.already_corrected")
-            })?;
+            .map_err(correction::insert_error)?;
         let records = calibrations(conn, instrument_id)?;
         let due = due_from_records(&records);
         diesel::update(instruments::table.find(instrument_id))
@@ -753,43 +743,21 @@ pub fn record_calibration(
             .into_iter()
             .find(|r| r.id == id)
             .ok_or(AppError::NotFound)?;
-        audit::record(
+        correction::audit_new(
             conn,
             &who.actor,
-            if corrects.is_some() {
-                "correct"
-            } else {
-                "create"
-            },
+            corrects.is_some(),
             "calibration_record",
-            Some(id.as_str()),
-            None::<&()>,
-            Some(&serde_json::json!({
+            id.as_str(),
+            &serde_json::json!({
                 "record": &record,
                 "instrument": instrument.asset_tag,
                 "due_before": instrument.calibration_due_on,
                 "due_after": due,
-            })),
+            }),
         )?;
         Ok(record)
     })
-}
-
-/// A record may be corrected once: the correction of a correction corrects the latest.
-fn check_correctable<'a, I: 'a + Eq + Clone + std::hash::Hash>(
-    records: impl Iterator<Item = (&'a I, &'a Option<I>)> + Clone,
-    old: &I,
-) -> Result<(), AppError> {
-    if !records.clone().any(|(id, _)| id == old) {
-        return Err(AppError::NotFound);
-    }
-    if records.flat_map(|(_, s)| s).any(|s| s == old) {
-        return Err(AppError::invalid(
-            "correction_reason",
-            "instruments.already_corrected",
-        ));
-    }
-    Ok(())
 }
 
 /// A maintenance record as typed.
@@ -844,7 +812,7 @@ pub fn record_maintenance(
         }
         if let Some(old) = corrects {
             let before = maintenance(conn, instrument_id)?;
-            check_correctable(before.iter().map(|r| (&r.id, &r.supersedes_id)), old)?;
+            correction::check_correctable(before.iter().map(|r| (&r.id, &r.supersedes_id)), old)?;
         }
         let id = MaintenanceId::new_v7();
         diesel::insert_into(maintenance_records::table)
@@ -861,25 +829,18 @@ pub fn record_maintenance(
                 recorded_at: now(),
             })
             .execute(conn)
-            .map_err(|e| {
-                AppError::from(e).unique_as("correction_reason", "instruments.already_corrected")
-            })?;
+            .map_err(correction::insert_error)?;
         let record = maintenance_records::table
             .find(&id)
             .select(MaintenanceRecord::as_select())
             .first(conn)?;
-        audit::record(
+        correction::audit_new(
             conn,
             &who.actor,
-            if corrects.is_some() {
-                "correct"
-            } else {
-                "create"
-            },
+            corrects.is_some(),
             "maintenance_record",
-            Some(id.as_str()),
-            None::<&()>,
-            Some(&serde_json::json!({ "record": &record, "instrument": instrument.asset_tag })),
+            id.as_str(),
+            &serde_json::json!({ "record": &record, "instrument": instrument.asset_tag }),
         )?;
         Ok(record)
     })

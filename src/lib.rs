@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod config;
+pub mod correction;
 pub mod counter;
 pub mod country;
 pub mod custody;

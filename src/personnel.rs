@@ -11,6 +11,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Handler};
+use crate::correction;
 use crate::db::schema::{method_authorizations, training_records};
 use crate::db::{now, text_enum, write_tx, DbConn};
 use crate::error::AppError;
@@ -394,18 +395,7 @@ pub fn record_training(
         }
         if let Some(old) = replaces {
             let records = trainings(conn, user_id)?;
-            if !records.iter().any(|r| &r.id == old) {
-                return Err(AppError::NotFound);
-            }
-            if records
-                .iter()
-                .any(|r| r.supersedes_id.as_ref() == Some(old))
-            {
-                return Err(AppError::invalid(
-                    "correction_reason",
-                    "instruments.already_corrected",
-                ));
-            }
+            correction::check_correctable(records.iter().map(|r| (&r.id, &r.supersedes_id)), old)?;
         }
         let id = TrainingRecordId::new_v7();
         diesel::insert_into(training_records::table)
@@ -427,25 +417,18 @@ pub fn record_training(
                 recorded_at: now(),
             })
             .execute(conn)
-            .map_err(|e| {
-                AppError::from(e).unique_as("correction_reason", "instruments.already_corrected")
-            })?;
+            .map_err(correction::insert_error)?;
         let record = training_records::table
             .find(&id)
             .select(TrainingRecord::as_select())
             .first(conn)?;
-        audit::record(
+        correction::audit_new(
             conn,
             &who.actor,
-            if replaces.is_some() {
-                "correct"
-            } else {
-                "create"
-            },
+            replaces.is_some(),
             "training_record",
-            Some(id.as_str()),
-            None::<&()>,
-            Some(&serde_json::json!({ "record": &record, "person": person.username })),
+            id.as_str(),
+            &serde_json::json!({ "record": &record, "person": person.username }),
         )?;
         Ok(record)
     })

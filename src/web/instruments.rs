@@ -36,38 +36,18 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/instruments/{id}/edit", web::get().to(edit_form))
         .route("/instruments/{id}/edit", web::post().to(update))
         .route("/instruments/{id}/status", web::post().to(set_status))
-        .route(
-            "/instruments/{id}/calibrations",
-            web::get().to(calibration_form),
-        )
-        .route(
-            "/instruments/{id}/calibrations",
-            web::post().to(record_calibration),
-        )
-        .route(
-            "/instruments/{id}/calibrations/{record}/correct",
-            web::get().to(calibration_correction_form),
-        )
-        .route(
-            "/instruments/{id}/calibrations/{record}/correct",
-            web::post().to(correct_calibration),
-        )
-        .route(
-            "/instruments/{id}/maintenance",
-            web::get().to(maintenance_form),
-        )
-        .route(
-            "/instruments/{id}/maintenance",
-            web::post().to(record_maintenance),
-        )
-        .route(
-            "/instruments/{id}/maintenance/{record}/correct",
-            web::get().to(maintenance_correction_form),
-        )
-        .route(
-            "/instruments/{id}/maintenance/{record}/correct",
-            web::post().to(correct_maintenance),
-        );
+        .configure(records::<CalibrationInput>)
+        .configure(records::<MaintenanceInput>);
+}
+
+/// The routes of one kind of record: new, and correction of an earlier one.
+fn records<F: RecordForm>(cfg: &mut web::ServiceConfig) {
+    let new = format!("/instruments/{{id}}/{}", F::SEGMENT);
+    let correct = format!("{new}/{{record}}/correct");
+    cfg.route(&new, web::get().to(new_record::<F>))
+        .route(&new, web::post().to(create_record::<F>))
+        .route(&correct, web::get().to(correction_form::<F>))
+        .route(&correct, web::post().to(correct_record::<F>));
 }
 
 // ---------------------------------------------------------------- lists
@@ -361,7 +341,7 @@ async fn load_show(
         .await?;
     let name = |id: &crate::ids::UserId| names.get(id.as_str()).cloned().unwrap_or_default();
     let corrected: HashSet<CalibrationId> =
-        instrument::superseded(calibrations.iter().map(|r| &r.supersedes_id));
+        crate::correction::superseded(calibrations.iter().map(|r| &r.supersedes_id));
     let calibrations = calibrations
         .into_iter()
         .map(|r| Recorded {
@@ -371,7 +351,7 @@ async fn load_show(
         })
         .collect();
     let corrected: HashSet<MaintenanceId> =
-        instrument::superseded(maintenance.iter().map(|r| &r.supersedes_id));
+        crate::correction::superseded(maintenance.iter().map(|r| &r.supersedes_id));
     let maintenance = maintenance
         .into_iter()
         .map(|r| Recorded {
@@ -447,7 +427,7 @@ struct RecordPage {
     instrument: Instrument,
     /// `calibration` or `maintenance`.
     kind: &'static str,
-    /// The record being corrected, by its date, when this is a correction.
+    /// The date of the record being corrected, when this is a correction.
     corrects: Option<String>,
     action: String,
     calibration: CalibrationInput,
@@ -462,289 +442,274 @@ impl RecordPage {
     fn key(&self, what: &str) -> String {
         format!("instruments.{what}_{}", self.kind)
     }
+}
 
-    fn new(ctx: Ctx, instrument: Instrument, kind: &'static str, action: String) -> RecordPage {
-        let results = CalibrationResult::ALL
-            .iter()
-            .map(|r| (r.as_str().into(), ctx.label("instruments.result", r)))
-            .collect();
-        let kinds = MaintenanceKind::ALL
-            .iter()
-            .map(|k| {
+/// A kind of instrument record entered on a form, and corrected by a record that supersedes
+/// it: one set of handlers serves both kinds.
+trait RecordForm: serde::de::DeserializeOwned + Clone + Send + 'static {
+    type Id: serde::de::DeserializeOwned + Clone + PartialEq + std::fmt::Display + Send + 'static;
+    /// `calibration` or `maintenance`, as in i18n keys.
+    const KIND: &'static str;
+    /// The address segment under the instrument.
+    const SEGMENT: &'static str;
+    /// The flash message key, taking `%{date}`.
+    const DONE_KEY: &'static str;
+
+    /// The blank form for a new record on `today`.
+    fn fresh(instrument: &Instrument, today: chrono::NaiveDate) -> Self;
+    /// The instrument's records: id, date, and the form filled from the record.
+    fn records(
+        conn: &mut DbConn,
+        id: &InstrumentId,
+    ) -> Result<Vec<(Self::Id, String, Self)>, AppError>;
+    /// Stores the record; answers its date.
+    fn save(
+        &self,
+        conn: &mut DbConn,
+        who: &crate::audit::Handler,
+        id: &InstrumentId,
+        corrects: Option<&Self::Id>,
+        today: chrono::NaiveDate,
+    ) -> Result<String, AppError>;
+    /// Puts the form on the page.
+    fn show(self, page: &mut RecordPage);
+}
+
+impl RecordForm for CalibrationInput {
+    type Id = CalibrationId;
+    const KIND: &'static str = "calibration";
+    const SEGMENT: &'static str = "calibrations";
+    const DONE_KEY: &'static str = "instruments.calibration_recorded";
+
+    fn fresh(instrument: &Instrument, today: chrono::NaiveDate) -> Self {
+        // The next due date follows from the instrument's interval; the supervisor may change it.
+        let next_due = instrument
+            .calibration_interval_months
+            .and_then(|m| today.checked_add_months(chrono::Months::new(m as u32)))
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default();
+        CalibrationInput {
+            performed_on: today.format("%Y-%m-%d").to_string(),
+            next_due_on: next_due,
+            ..Default::default()
+        }
+    }
+
+    fn records(
+        conn: &mut DbConn,
+        id: &InstrumentId,
+    ) -> Result<Vec<(CalibrationId, String, Self)>, AppError> {
+        Ok(instrument::calibrations(conn, id)?
+            .into_iter()
+            .map(|r| {
                 (
-                    k.as_str().into(),
-                    ctx.label("instruments.maintenance_kind", k),
+                    r.id.clone(),
+                    r.performed_on.clone(),
+                    CalibrationInput::from_record(&r),
                 )
             })
-            .collect();
-        RecordPage {
-            ctx,
-            instrument,
-            kind,
-            corrects: None,
-            action,
-            calibration: CalibrationInput::default(),
-            maintenance: MaintenanceInput::default(),
-            results,
-            kinds,
-            errors: FieldErrors::default(),
-        }
+            .collect())
+    }
+
+    fn save(
+        &self,
+        conn: &mut DbConn,
+        who: &crate::audit::Handler,
+        id: &InstrumentId,
+        corrects: Option<&CalibrationId>,
+        today: chrono::NaiveDate,
+    ) -> Result<String, AppError> {
+        Ok(instrument::record_calibration(conn, who, id, corrects, self, today)?.performed_on)
+    }
+
+    fn show(self, page: &mut RecordPage) {
+        page.calibration = self;
     }
 }
 
-async fn open_instrument(state: &AppState, id: &InstrumentId) -> Result<Instrument, AppError> {
-    let id = id.clone();
-    let i = state
-        .db(move |conn| Ok(instrument::find(conn, &id)?))
+impl RecordForm for MaintenanceInput {
+    type Id = MaintenanceId;
+    const KIND: &'static str = "maintenance";
+    const SEGMENT: &'static str = "maintenance";
+    const DONE_KEY: &'static str = "instruments.maintenance_recorded";
+
+    fn fresh(_: &Instrument, today: chrono::NaiveDate) -> Self {
+        MaintenanceInput {
+            performed_on: today.format("%Y-%m-%d").to_string(),
+            ..Default::default()
+        }
+    }
+
+    fn records(
+        conn: &mut DbConn,
+        id: &InstrumentId,
+    ) -> Result<Vec<(MaintenanceId, String, Self)>, AppError> {
+        Ok(instrument::maintenance(conn, id)?
+            .into_iter()
+            .map(|r| {
+                (
+                    r.id.clone(),
+                    r.performed_on.clone(),
+                    MaintenanceInput::from_record(&r),
+                )
+            })
+            .collect())
+    }
+
+    fn save(
+        &self,
+        conn: &mut DbConn,
+        who: &crate::audit::Handler,
+        id: &InstrumentId,
+        corrects: Option<&MaintenanceId>,
+        today: chrono::NaiveDate,
+    ) -> Result<String, AppError> {
+        Ok(instrument::record_maintenance(conn, who, id, corrects, self, today)?.performed_on)
+    }
+
+    fn show(self, page: &mut RecordPage) {
+        page.maintenance = self;
+    }
+}
+
+/// The record form of kind `F` for instrument `id`: blank, or filled from the record it
+/// corrects (`form` overrides with what was typed). 404 for an unknown record; 403 for a
+/// retired instrument.
+async fn record_page<F: RecordForm>(
+    ctx: Ctx,
+    state: &AppState,
+    id: InstrumentId,
+    corrects: Option<F::Id>,
+    form: Option<F>,
+    errors: FieldErrors,
+) -> Result<RecordPage, AppError> {
+    let (iid, old) = (id.clone(), corrects.clone());
+    let (instrument, corrected) = state
+        .db(move |conn| {
+            let i = instrument::find(conn, &iid)?;
+            let corrected = match old {
+                Some(old) => Some(
+                    F::records(conn, &iid)?
+                        .into_iter()
+                        .find(|(rid, _, _)| *rid == old)
+                        .ok_or(AppError::NotFound)?,
+                ),
+                None => None,
+            };
+            Ok((i, corrected))
+        })
         .await?;
-    if i.status == InstrumentStatus::Retired {
+    if instrument.is_retired() {
         return Err(AppError::Forbidden("instruments.retired_no_records"));
     }
-    Ok(i)
-}
-
-async fn calibration_form(
-    ctx: Ctx,
-    state: web::Data<AppState>,
-    path: web::Path<InstrumentId>,
-) -> Result<HttpResponse, AppError> {
-    ctx.require(Permission::Supervise)?;
-    let id = path.into_inner();
-    let i = open_instrument(&state, &id).await?;
     let today = ctx.today();
-    // The next due date follows from the instrument's interval; the supervisor may change it.
-    let next_due = i
-        .calibration_interval_months
-        .and_then(|m| today.checked_add_months(chrono::Months::new(m as u32)))
-        .map(|d| d.format("%Y-%m-%d").to_string())
-        .unwrap_or_default();
-    let mut page = RecordPage::new(
-        ctx,
-        i,
-        "calibration",
-        format!("/instruments/{id}/calibrations"),
-    );
-    page.calibration = CalibrationInput {
-        performed_on: today.format("%Y-%m-%d").to_string(),
-        next_due_on: next_due,
-        ..Default::default()
+    let action = match &corrects {
+        Some(c) => format!("/instruments/{id}/{}/{c}/correct", F::SEGMENT),
+        None => format!("/instruments/{id}/{}", F::SEGMENT),
     };
-    render(&page)
+    let results = CalibrationResult::ALL
+        .iter()
+        .map(|r| (r.as_str().into(), ctx.label("instruments.result", r)))
+        .collect();
+    let kinds = MaintenanceKind::ALL
+        .iter()
+        .map(|k| {
+            (
+                k.as_str().into(),
+                ctx.label("instruments.maintenance_kind", k),
+            )
+        })
+        .collect();
+    let (corrects, filled) = match corrected {
+        Some((_, date, filled)) => (Some(date), filled),
+        None => (None, F::fresh(&instrument, today)),
+    };
+    let mut page = RecordPage {
+        ctx,
+        instrument,
+        kind: F::KIND,
+        corrects,
+        action,
+        calibration: CalibrationInput::default(),
+        maintenance: MaintenanceInput::default(),
+        results,
+        kinds,
+        errors,
+    };
+    form.unwrap_or(filled).show(&mut page);
+    Ok(page)
 }
 
-async fn record_calibration(
+async fn new_record<F: RecordForm>(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    path: web::Path<InstrumentId>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::Supervise)?;
+    let page = record_page::<F>(
+        ctx,
+        &state,
+        path.into_inner(),
+        None,
+        None,
+        FieldErrors::default(),
+    );
+    render(&page.await?)
+}
+
+async fn correction_form<F: RecordForm>(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    path: web::Path<(InstrumentId, F::Id)>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::Supervise)?;
+    let (id, record) = path.into_inner();
+    let page = record_page::<F>(ctx, &state, id, Some(record), None, FieldErrors::default());
+    render(&page.await?)
+}
+
+async fn create_record<F: RecordForm>(
     ctx: Ctx,
     state: web::Data<AppState>,
     session: Session,
     path: web::Path<InstrumentId>,
-    CsrfForm(form): CsrfForm<CalibrationInput>,
+    CsrfForm(form): CsrfForm<F>,
 ) -> Result<HttpResponse, AppError> {
-    save_calibration(ctx, state, session, path.into_inner(), None, form).await
+    save_record(ctx, state, session, path.into_inner(), None, form).await
 }
 
-async fn calibration_correction_form(
-    ctx: Ctx,
-    state: web::Data<AppState>,
-    path: web::Path<(InstrumentId, CalibrationId)>,
-) -> Result<HttpResponse, AppError> {
-    ctx.require(Permission::Supervise)?;
-    let (id, record) = path.into_inner();
-    let i = open_instrument(&state, &id).await?;
-    let iid = id.clone();
-    let old = state
-        .db(move |conn| {
-            instrument::calibrations(conn, &iid)?
-                .into_iter()
-                .find(|r| r.id == record)
-                .ok_or(AppError::NotFound)
-        })
-        .await?;
-    let mut page = RecordPage::new(
-        ctx,
-        i,
-        "calibration",
-        format!("/instruments/{id}/calibrations/{}/correct", old.id),
-    );
-    page.corrects = Some(old.performed_on.clone());
-    page.calibration = CalibrationInput::from_record(&old);
-    render(&page)
-}
-
-async fn correct_calibration(
+async fn correct_record<F: RecordForm>(
     ctx: Ctx,
     state: web::Data<AppState>,
     session: Session,
-    path: web::Path<(InstrumentId, CalibrationId)>,
-    CsrfForm(form): CsrfForm<CalibrationInput>,
+    path: web::Path<(InstrumentId, F::Id)>,
+    CsrfForm(form): CsrfForm<F>,
 ) -> Result<HttpResponse, AppError> {
     let (id, record) = path.into_inner();
-    save_calibration(ctx, state, session, id, Some(record), form).await
+    save_record(ctx, state, session, id, Some(record), form).await
 }
 
-async fn save_calibration(
+async fn save_record<F: RecordForm>(
     ctx: Ctx,
     state: web::Data<AppState>,
     session: Session,
     id: InstrumentId,
-    corrects: Option<CalibrationId>,
-    form: CalibrationInput,
+    corrects: Option<F::Id>,
+    form: F,
 ) -> Result<HttpResponse, AppError> {
     let who = ctx.handler(Permission::Supervise)?;
     let today = ctx.today();
     let (input, iid, old) = (form.clone(), id.clone(), corrects.clone());
     match state
-        .submit(move |conn| {
-            instrument::record_calibration(conn, &who, &iid, old.as_ref(), &input, today)
-        })
+        .submit(move |conn| input.save(conn, &who, &iid, old.as_ref(), today))
         .await?
     {
-        Submitted::Done(r) => {
-            let text = ctx.t1(
-                "instruments.calibration_recorded",
-                "date",
-                ctx.date(&r.performed_on),
-            );
+        Submitted::Done(date) => {
+            let text = ctx.t1(F::DONE_KEY, "date", ctx.date(&date));
             Ok(done(&session, text, &format!("/instruments/{id}")))
         }
         Submitted::Invalid(errors) => {
-            let i = open_instrument(&state, &id).await?;
-            let action = match &corrects {
-                Some(c) => format!("/instruments/{id}/calibrations/{c}/correct"),
-                None => format!("/instruments/{id}/calibrations"),
-            };
-            let mut page = RecordPage::new(ctx, i, "calibration", action);
-            if let Some(c) = corrects {
-                let iid = id.clone();
-                page.corrects = state
-                    .db(move |conn| {
-                        Ok(instrument::calibrations(conn, &iid)?
-                            .into_iter()
-                            .find(|r| r.id == c)
-                            .map(|r| r.performed_on))
-                    })
-                    .await?;
-            }
-            page.calibration = form;
-            page.errors = errors;
-            invalid(&page)
-        }
-    }
-}
-
-async fn maintenance_form(
-    ctx: Ctx,
-    state: web::Data<AppState>,
-    path: web::Path<InstrumentId>,
-) -> Result<HttpResponse, AppError> {
-    ctx.require(Permission::Supervise)?;
-    let id = path.into_inner();
-    let i = open_instrument(&state, &id).await?;
-    let today = ctx.today().format("%Y-%m-%d").to_string();
-    let mut page = RecordPage::new(
-        ctx,
-        i,
-        "maintenance",
-        format!("/instruments/{id}/maintenance"),
-    );
-    page.maintenance.performed_on = today;
-    render(&page)
-}
-
-async fn record_maintenance(
-    ctx: Ctx,
-    state: web::Data<AppState>,
-    session: Session,
-    path: web::Path<InstrumentId>,
-    CsrfForm(form): CsrfForm<MaintenanceInput>,
-) -> Result<HttpResponse, AppError> {
-    save_maintenance(ctx, state, session, path.into_inner(), None, form).await
-}
-
-async fn maintenance_correction_form(
-    ctx: Ctx,
-    state: web::Data<AppState>,
-    path: web::Path<(InstrumentId, MaintenanceId)>,
-) -> Result<HttpResponse, AppError> {
-    ctx.require(Permission::Supervise)?;
-    let (id, record) = path.into_inner();
-    let i = open_instrument(&state, &id).await?;
-    let iid = id.clone();
-    let old = state
-        .db(move |conn| {
-            instrument::maintenance(conn, &iid)?
-                .into_iter()
-                .find(|r| r.id == record)
-                .ok_or(AppError::NotFound)
-        })
-        .await?;
-    let mut page = RecordPage::new(
-        ctx,
-        i,
-        "maintenance",
-        format!("/instruments/{id}/maintenance/{}/correct", old.id),
-    );
-    page.corrects = Some(old.performed_on.clone());
-    page.maintenance = MaintenanceInput::from_record(&old);
-    render(&page)
-}
-
-async fn correct_maintenance(
-    ctx: Ctx,
-    state: web::Data<AppState>,
-    session: Session,
-    path: web::Path<(InstrumentId, MaintenanceId)>,
-    CsrfForm(form): CsrfForm<MaintenanceInput>,
-) -> Result<HttpResponse, AppError> {
-    let (id, record) = path.into_inner();
-    save_maintenance(ctx, state, session, id, Some(record), form).await
-}
-
-async fn save_maintenance(
-    ctx: Ctx,
-    state: web::Data<AppState>,
-    session: Session,
-    id: InstrumentId,
-    corrects: Option<MaintenanceId>,
-    form: MaintenanceInput,
-) -> Result<HttpResponse, AppError> {
-    let who = ctx.handler(Permission::Supervise)?;
-    let today = ctx.today();
-    let (input, iid, old) = (form.clone(), id.clone(), corrects.clone());
-    match state
-        .submit(move |conn| {
-            instrument::record_maintenance(conn, &who, &iid, old.as_ref(), &input, today)
-        })
-        .await?
-    {
-        Submitted::Done(r) => {
-            let text = ctx.t1(
-                "instruments.maintenance_recorded",
-                "date",
-                ctx.date(&r.performed_on),
-            );
-            Ok(done(&session, text, &format!("/instruments/{id}")))
-        }
-        Submitted::Invalid(errors) => {
-            let i = open_instrument(&state, &id).await?;
-            let action = match &corrects {
-                Some(c) => format!("/instruments/{id}/maintenance/{c}/correct"),
-                None => format!("/instruments/{id}/maintenance"),
-            };
-            let mut page = RecordPage::new(ctx, i, "maintenance", action);
-            if let Some(c) = corrects {
-                let iid = id.clone();
-                page.corrects = state
-                    .db(move |conn| {
-                        Ok(instrument::maintenance(conn, &iid)?
-                            .into_iter()
-                            .find(|r| r.id == c)
-                            .map(|r| r.performed_on))
-                    })
-                    .await?;
-            }
-            page.maintenance = form;
-            page.errors = errors;
-            invalid(&page)
+            invalid(&record_page::<F>(ctx, &state, id, corrects, Some(form), errors).await?)
         }
     }
 }
