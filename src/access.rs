@@ -18,6 +18,10 @@ pub enum Permission {
     Supervise,
     /// Reference data: methods, instruments, storage locations, tariff import.
     ManageCatalogue,
+    /// Read the method catalogue and the instruments with their calibration state.
+    ViewLabRecords,
+    /// Take an instrument out of service (with a reason) or back into service.
+    ChangeInstrumentStatus,
 }
 
 pub fn allows(role: Role, permission: Permission) -> bool {
@@ -28,6 +32,8 @@ pub fn allows(role: Role, permission: Permission) -> bool {
         RegisterSeizure | ViewCases => matches!(role, Enforcement | Technician | Supervisor),
         HandleSamples => matches!(role, Technician | Supervisor),
         Supervise => role == Supervisor,
+        ViewLabRecords => matches!(role, Technician | Supervisor | Admin),
+        ChangeInstrumentStatus => matches!(role, Supervisor | Admin),
     }
 }
 
@@ -41,6 +47,8 @@ pub fn refusal_reason(permission: Permission) -> &'static str {
         Permission::HandleSamples => "errors.forbidden.handle_samples",
         Permission::Supervise => "errors.forbidden.supervise",
         Permission::ManageCatalogue => "errors.forbidden.manage_catalogue",
+        Permission::ViewLabRecords => "errors.forbidden.view_lab_records",
+        Permission::ChangeInstrumentStatus => "errors.forbidden.change_instrument_status",
     }
 }
 
@@ -60,5 +68,25 @@ mod tests {
         assert!(!allows(Role::Admin, Permission::HandleSamples));
         assert!(allows(Role::Enforcement, Permission::ViewCases));
         assert!(!allows(Role::Admin, Permission::ViewCases));
+        // Lab records: the admin keeps the catalogue, the supervisor calibration and people,
+        // technicians read methods and instruments; customs officers see none of it.
+        assert!(allows(Role::Admin, Permission::ManageCatalogue));
+        assert!(!allows(Role::Supervisor, Permission::ManageCatalogue));
+        assert!(!allows(Role::Technician, Permission::ManageCatalogue));
+        assert!(!allows(Role::Admin, Permission::Supervise));
+        for role in [Role::Technician, Role::Supervisor, Role::Admin] {
+            assert!(allows(role, Permission::ViewLabRecords), "{role:?}");
+        }
+        assert!(!allows(Role::Enforcement, Permission::ViewLabRecords));
+        assert!(allows(Role::Supervisor, Permission::ChangeInstrumentStatus));
+        assert!(allows(Role::Admin, Permission::ChangeInstrumentStatus));
+        assert!(!allows(
+            Role::Technician,
+            Permission::ChangeInstrumentStatus
+        ));
+        assert!(!allows(
+            Role::Enforcement,
+            Permission::ChangeInstrumentStatus
+        ));
     }
 }

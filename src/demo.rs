@@ -1,5 +1,6 @@
 //! `lims seed-demo`: a realistic laboratory to try the product or to measure it — staff of
-//! every role, storage locations, and seizures at Peruvian and Bolivian customs offices with
+//! every role, storage locations, the lab's methods, instruments and authorizations
+//! (`demo_lab`), and seizures at Peruvian and Bolivian customs offices with
 //! samples in every status and their custody histories, all written through the same domain
 //! functions (and audit) as the web interface.
 
@@ -269,6 +270,9 @@ pub fn seed(
     let technicians: Vec<User> = by_role(Role::Technician).into_iter().cloned().collect();
     let officers: Vec<User> = by_role(Role::Enforcement).into_iter().cloned().collect();
     let locations = ensure_locations(conn, &admin.actor(None))?;
+    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    let supervisors: Vec<User> = by_role(Role::Supervisor).into_iter().cloned().collect();
+    crate::demo_lab::ensure_lab_records(conn, &admin, &supervisors, &technicians, today)?;
     let mut rng: StdRng = match random_seed {
         Some(seed) => StdRng::seed_from_u64(seed),
         None => StdRng::from_rng(&mut rand::rng()),

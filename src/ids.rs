@@ -63,6 +63,13 @@ id_type!(
     StorageLocationId,
     SessionId,
     CustodyVerificationId,
+    MethodId,
+    MethodVersionId,
+    InstrumentId,
+    CalibrationId,
+    MaintenanceId,
+    TrainingRecordId,
+    AuthorizationId,
 );
 
 #[cfg(test)]

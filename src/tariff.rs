@@ -124,6 +124,32 @@ pub fn check_code(conn: &mut DbConn, raw: &str) -> QueryResult<TariffCheck> {
         }))
 }
 
+/// Tariff lines for a code field's suggestions: codes starting with what was typed (dots and
+/// spaces ignored), or, for words, lines whose description contains them; at most `limit`,
+/// by code.
+pub fn suggest(conn: &mut DbConn, typed: &str, limit: i64) -> QueryResult<Vec<(String, String)>> {
+    let code = normalize_code(typed);
+    if code.is_empty() {
+        return Ok(Vec::new());
+    }
+    let query = tariff_lines::table
+        .select((tariff_lines::hs_code, tariff_lines::description))
+        .order(tariff_lines::hs_code.asc())
+        .limit(limit);
+    if code.bytes().all(|b| b.is_ascii_digit()) {
+        query
+            .filter(tariff_lines::hs_code.like(format!("{code}%")))
+            .load(conn)
+    } else if typed.trim().chars().count() >= 3 {
+        let words = typed.trim().to_lowercase().replace(['%', '_'], "");
+        query
+            .filter(crate::db::lower(tariff_lines::description).like(format!("%{words}%")))
+            .load(conn)
+    } else {
+        Ok(Vec::new())
+    }
+}
+
 pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
     tariff_lines::table.count().get_result(conn)
 }

@@ -168,6 +168,47 @@ pub fn optional_text(
     v
 }
 
+/// An optional number typed in either locale; a problem goes beside the field.
+pub fn optional_number(errors: &mut FieldErrors, field: &str, value: &str) -> Option<f64> {
+    if value.trim().is_empty() {
+        return None;
+    }
+    let parsed = parse_decimal(value);
+    if parsed.is_none() {
+        errors.add(field, "validation.number");
+    }
+    parsed
+}
+
+/// An optional calendar date (`YYYY-MM-DD`); a problem goes beside the field.
+pub fn optional_date(
+    errors: &mut FieldErrors,
+    field: &str,
+    value: &str,
+) -> Option<chrono::NaiveDate> {
+    if value.trim().is_empty() {
+        return None;
+    }
+    let parsed = parse_date(value);
+    if parsed.is_none() {
+        errors.add(field, "validation.date_format");
+    }
+    parsed
+}
+
+/// A required calendar date (`YYYY-MM-DD`); a problem goes beside the field.
+pub fn required_date(
+    errors: &mut FieldErrors,
+    field: &str,
+    value: &str,
+) -> Option<chrono::NaiveDate> {
+    if value.trim().is_empty() {
+        errors.add(field, "validation.required");
+        return None;
+    }
+    optional_date(errors, field, value)
+}
+
 /// The UTC instant at which a calendar day starts in the lab's time zone.
 pub fn day_start_utc(date: chrono::NaiveDate, tz: chrono_tz::Tz) -> Option<chrono::NaiveDateTime> {
     use chrono::TimeZone;

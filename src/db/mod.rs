@@ -6,6 +6,11 @@ mod text_enum;
 
 pub(crate) use text_enum::text_enum;
 
+diesel::define_sql_function! {
+    /// SQL `lower()`, for searches that ignore case on both backends (PostgreSQL's LIKE does not).
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
 use std::path::PathBuf;
 use std::time::Duration;
 

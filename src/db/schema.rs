@@ -186,23 +186,49 @@ diesel::table! {
 }
 
 diesel::table! {
-    test_methods (id) {
+    methods (id) {
         id -> Text,
         code -> Text,
+        current_version -> Integer,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        retired_at -> Nullable<Timestamp>,
+        retired_by -> Nullable<Text>,
+        retirement_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    method_versions (id) {
+        id -> Text,
+        method_id -> Text,
+        version_no -> Integer,
         name -> Text,
         analyte -> Nullable<Text>,
         technique -> Nullable<Text>,
+        reference -> Nullable<Text>,
+        result_kind -> Text,
         unit -> Nullable<Text>,
-        result_type -> Text,
-        spec_min -> Nullable<Double>,
-        spec_max -> Nullable<Double>,
-        spec_text -> Nullable<Text>,
         decimals -> Integer,
+        spec_min -> Nullable<Double>,
+        spec_min_inclusive -> Bool,
+        spec_max -> Nullable<Double>,
+        spec_max_inclusive -> Bool,
+        expected_value -> Nullable<Text>,
+        qualitative_options -> Nullable<Text>,
+        lod -> Nullable<Double>,
+        loq -> Nullable<Double>,
+        uncertainty_value -> Nullable<Double>,
+        uncertainty_mode -> Nullable<Text>,
+        coverage_factor -> Nullable<Double>,
+        confidence_percent -> Nullable<Double>,
+        decision_rule -> Nullable<Text>,
+        guard_band -> Nullable<Double>,
         accredited -> Bool,
-        active -> Bool,
-        description -> Nullable<Text>,
+        change_reason -> Nullable<Text>,
+        created_by -> Text,
         created_at -> Timestamp,
-        updated_at -> Timestamp,
     }
 }
 
@@ -215,8 +241,14 @@ diesel::table! {
         model -> Nullable<Text>,
         serial_number -> Nullable<Text>,
         location -> Nullable<Text>,
-        status -> Text,
+        calibration_required -> Bool,
+        calibration_interval_months -> Nullable<Integer>,
         calibration_due_on -> Nullable<Text>,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        status_changed_at -> Nullable<Timestamp>,
+        status_changed_by -> Nullable<Text>,
+        created_by -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
     }
@@ -229,9 +261,11 @@ diesel::table! {
         performed_on -> Text,
         performed_by -> Text,
         certificate_number -> Nullable<Text>,
-        next_due_on -> Text,
         result -> Text,
+        next_due_on -> Text,
         notes -> Nullable<Text>,
+        supersedes_id -> Nullable<Text>,
+        correction_reason -> Nullable<Text>,
         recorded_by -> Text,
         recorded_at -> Timestamp,
     }
@@ -245,6 +279,8 @@ diesel::table! {
         performed_by -> Text,
         kind -> Text,
         description -> Text,
+        supersedes_id -> Nullable<Text>,
+        correction_reason -> Nullable<Text>,
         recorded_by -> Text,
         recorded_at -> Timestamp,
     }
@@ -255,9 +291,16 @@ diesel::table! {
         id -> Text,
         user_id -> Text,
         course -> Text,
-        completed_on -> Text,
         trainer -> Nullable<Text>,
-        evidence -> Nullable<Text>,
+        completed_on -> Text,
+        valid_until -> Nullable<Text>,
+        assessed_by -> Nullable<Text>,
+        assessed_on -> Nullable<Text>,
+        assessment_result -> Nullable<Text>,
+        assessment_notes -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        supersedes_id -> Nullable<Text>,
+        correction_reason -> Nullable<Text>,
         recorded_by -> Text,
         recorded_at -> Timestamp,
     }
@@ -268,12 +311,14 @@ diesel::table! {
         id -> Text,
         user_id -> Text,
         method_id -> Text,
+        basis -> Text,
+        training_record_id -> Nullable<Text>,
         granted_by -> Text,
         granted_on -> Text,
         expires_on -> Nullable<Text>,
         revoked_at -> Nullable<Timestamp>,
         revoked_by -> Nullable<Text>,
-        notes -> Nullable<Text>,
+        revocation_reason -> Nullable<Text>,
         created_at -> Timestamp,
     }
 }
@@ -283,42 +328,108 @@ diesel::table! {
         id -> Text,
         sample_id -> Text,
         method_id -> Text,
+        method_version_id -> Text,
         analyst_id -> Nullable<Text>,
+        authorization_id -> Nullable<Text>,
         assigned_by -> Text,
         assigned_at -> Timestamp,
-        due_date -> Nullable<Text>,
+        due_on -> Nullable<Text>,
         status -> Text,
         retest_of_id -> Nullable<Text>,
-        instrument_id -> Nullable<Text>,
-        result_value -> Nullable<Text>,
-        result_numeric -> Nullable<Double>,
-        result_unit -> Nullable<Text>,
-        uncertainty -> Nullable<Text>,
-        lod -> Nullable<Text>,
-        loq -> Nullable<Text>,
-        qualitative_result -> Nullable<Text>,
-        result_text -> Nullable<Text>,
-        out_of_spec -> Nullable<Bool>,
         is_external -> Bool,
         external_lab -> Nullable<Text>,
+        external_accreditation -> Nullable<Text>,
         external_report_ref -> Nullable<Text>,
-        performed_at -> Nullable<Timestamp>,
+        referral_event_id -> Nullable<Text>,
+        return_event_id -> Nullable<Text>,
+        started_at -> Nullable<Timestamp>,
         submitted_at -> Nullable<Timestamp>,
         submitted_by -> Nullable<Text>,
         reviewed_at -> Nullable<Timestamp>,
         reviewed_by -> Nullable<Text>,
         review_decision -> Nullable<Text>,
         rejection_reason -> Nullable<Text>,
+        cancellation_reason -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
     }
 }
 
 diesel::table! {
+    analysis_results (id) {
+        id -> Text,
+        analysis_id -> Text,
+        seq -> Integer,
+        supersedes_id -> Nullable<Text>,
+        raw_value -> Nullable<Text>,
+        numeric_value -> Nullable<Double>,
+        qualifier -> Text,
+        finding -> Nullable<Text>,
+        unit -> Nullable<Text>,
+        lod -> Nullable<Double>,
+        loq -> Nullable<Double>,
+        uncertainty -> Nullable<Double>,
+        coverage_factor -> Nullable<Double>,
+        spec_min -> Nullable<Double>,
+        spec_min_inclusive -> Bool,
+        spec_max -> Nullable<Double>,
+        spec_max_inclusive -> Bool,
+        expected_value -> Nullable<Text>,
+        decision_rule -> Nullable<Text>,
+        guard_band -> Nullable<Double>,
+        conformity -> Nullable<Text>,
+        deviations -> Nullable<Text>,
+        remarks -> Nullable<Text>,
+        change_reason -> Nullable<Text>,
+        entered_by -> Text,
+        entered_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    analysis_observations (id) {
+        id -> Text,
+        analysis_id -> Text,
+        seq -> Integer,
+        kind -> Text,
+        label -> Text,
+        raw_value -> Text,
+        value -> Double,
+        unit -> Nullable<Text>,
+        instrument_id -> Nullable<Text>,
+        observed_at -> Timestamp,
+        supersedes_id -> Nullable<Text>,
+        change_reason -> Nullable<Text>,
+        entered_by -> Text,
+        entered_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    analysis_instruments (id) {
+        id -> Text,
+        analysis_id -> Text,
+        result_id -> Nullable<Text>,
+        instrument_id -> Text,
+        used_on -> Text,
+        instrument_status -> Text,
+        calibration_record_id -> Nullable<Text>,
+        calibration_due_on -> Nullable<Text>,
+        calibration_status -> Text,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     attachments (id) {
         id -> Text,
+        owner_kind -> Text,
         sample_id -> Nullable<Text>,
         analysis_id -> Nullable<Text>,
+        calibration_record_id -> Nullable<Text>,
+        training_record_id -> Nullable<Text>,
+        report_version_id -> Nullable<Text>,
         file_name -> Text,
         content_type -> Text,
         size_bytes -> BigInt,
@@ -327,6 +438,16 @@ diesel::table! {
         description -> Nullable<Text>,
         uploaded_by -> Text,
         uploaded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    attachment_withdrawals (id) {
+        id -> Text,
+        attachment_id -> Text,
+        reason -> Text,
+        withdrawn_by -> Text,
+        withdrawn_at -> Timestamp,
     }
 }
 
@@ -400,20 +521,36 @@ diesel::joinable!(custody_events -> users (recorded_by));
 diesel::joinable!(custody_events -> storage_locations (storage_location_id));
 diesel::joinable!(custody_seals -> samples (sample_id));
 diesel::joinable!(custody_verifications -> users (started_by));
+diesel::joinable!(methods -> users (created_by));
+diesel::joinable!(method_versions -> methods (method_id));
+diesel::joinable!(instruments -> users (created_by));
 diesel::joinable!(calibration_records -> instruments (instrument_id));
 diesel::joinable!(calibration_records -> users (recorded_by));
 diesel::joinable!(maintenance_records -> instruments (instrument_id));
 diesel::joinable!(maintenance_records -> users (recorded_by));
 diesel::joinable!(training_records -> users (user_id));
 diesel::joinable!(method_authorizations -> users (user_id));
-diesel::joinable!(method_authorizations -> test_methods (method_id));
+diesel::joinable!(method_authorizations -> methods (method_id));
 diesel::joinable!(analyses -> samples (sample_id));
-diesel::joinable!(analyses -> test_methods (method_id));
+diesel::joinable!(analyses -> methods (method_id));
+diesel::joinable!(analyses -> method_versions (method_version_id));
 diesel::joinable!(analyses -> users (analyst_id));
-diesel::joinable!(analyses -> instruments (instrument_id));
+diesel::joinable!(analyses -> method_authorizations (authorization_id));
+diesel::joinable!(analysis_results -> analyses (analysis_id));
+diesel::joinable!(analysis_results -> users (entered_by));
+diesel::joinable!(analysis_observations -> analyses (analysis_id));
+diesel::joinable!(analysis_observations -> instruments (instrument_id));
+diesel::joinable!(analysis_instruments -> analyses (analysis_id));
+diesel::joinable!(analysis_instruments -> instruments (instrument_id));
+diesel::joinable!(analysis_instruments -> calibration_records (calibration_record_id));
+diesel::joinable!(analysis_instruments -> analysis_results (result_id));
 diesel::joinable!(attachments -> samples (sample_id));
 diesel::joinable!(attachments -> analyses (analysis_id));
+diesel::joinable!(attachments -> calibration_records (calibration_record_id));
+diesel::joinable!(attachments -> training_records (training_record_id));
+diesel::joinable!(attachments -> report_versions (report_version_id));
 diesel::joinable!(attachments -> users (uploaded_by));
+diesel::joinable!(attachment_withdrawals -> attachments (attachment_id));
 diesel::joinable!(reports -> seizures (seizure_id));
 diesel::joinable!(reports -> samples (sample_id));
 diesel::joinable!(reports -> users (created_by));
@@ -462,14 +599,19 @@ diesel::allow_tables_to_appear_in_same_query!(
     custody_events,
     custody_seals,
     custody_verifications,
-    test_methods,
+    methods,
+    method_versions,
     instruments,
     calibration_records,
     maintenance_records,
     training_records,
     method_authorizations,
     analyses,
+    analysis_results,
+    analysis_observations,
+    analysis_instruments,
     attachments,
+    attachment_withdrawals,
     reports,
     report_versions,
     report_signatures,

@@ -7,9 +7,11 @@ use askama::Template;
 
 use crate::error::AppError;
 use crate::i18n::Lang;
+use crate::personnel;
 use crate::user::{self, OwnPasswordInput};
 use crate::validation::FieldErrors;
 use crate::web::context::Ctx;
+use crate::web::personnel::{person_record, PersonRecord};
 use crate::web::session::{self, CsrfForm};
 use crate::web::{render, render_status, see_other, AppState};
 
@@ -24,14 +26,30 @@ struct AccountPage {
     ctx: Ctx,
     errors: FieldErrors,
     languages: [Lang; 2],
+    /// Laboratory staff see their own training and authorizations (ISO/IEC 17025 6.2).
+    record: Option<PersonRecord>,
 }
 
-async fn show(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.user()?;
+/// The signed-in person's training and authorizations, if they are laboratory staff.
+async fn own_record(ctx: &Ctx, state: &AppState) -> Result<Option<PersonRecord>, AppError> {
+    let me = ctx.user()?;
+    if !personnel::is_analyst(&me) {
+        return Ok(None);
+    }
+    let today = ctx.today();
+    let record = state
+        .db(move |conn| person_record(conn, &me.id, today))
+        .await?;
+    Ok(Some(record))
+}
+
+async fn show(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let record = own_record(&ctx, &state).await?;
     render(&AccountPage {
         ctx,
         errors: FieldErrors::default(),
         languages: Lang::ALL,
+        record,
     })
 }
 
@@ -61,6 +79,7 @@ async fn change_password(
         }
         Err(AppError::Invalid(errors)) => render_status(
             &AccountPage {
+                record: own_record(&ctx, &state).await?,
                 ctx,
                 errors,
                 languages: Lang::ALL,

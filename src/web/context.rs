@@ -133,6 +133,11 @@ impl Ctx {
         values.iter().any(|v| !v.trim().is_empty())
     }
 
+    /// Today in the lab's time zone.
+    pub fn today(&self) -> chrono::NaiveDate {
+        chrono::Utc::now().with_timezone(&self.tz).date_naive()
+    }
+
     /// A calendar date stored as `YYYY-MM-DD`.
     pub fn date(&self, iso: impl AsRef<str>) -> String {
         i18n::format_date(self.lang, iso.as_ref())
@@ -183,12 +188,13 @@ impl Ctx {
         }
     }
 
-    pub fn role(&self) -> Option<Role> {
+    pub fn current_role(&self) -> Option<Role> {
         self.user.as_ref().map(|u| u.role)
     }
 
     pub fn can(&self, permission: Permission) -> bool {
-        self.role().is_some_and(|r| access::allows(r, permission))
+        self.current_role()
+            .is_some_and(|r| access::allows(r, permission))
     }
 
     pub fn can_manage_users(&self) -> bool {
@@ -217,6 +223,14 @@ impl Ctx {
 
     pub fn can_manage_catalogue(&self) -> bool {
         self.can(Permission::ManageCatalogue)
+    }
+
+    pub fn can_view_lab_records(&self) -> bool {
+        self.can(Permission::ViewLabRecords)
+    }
+
+    pub fn can_change_instrument_status(&self) -> bool {
+        self.can(Permission::ChangeInstrumentStatus)
     }
 
     /// Whether the current page belongs to the navigation area `area` (one of the top bar's
@@ -314,6 +328,11 @@ const AREAS: &[(&str, &str)] = &[
     ("/admin/locations", "/admin/locations"),
     ("/admin/audit", "/admin/audit"),
     ("/account", "/account"),
+    ("/lab", "/lab"),
+    ("/methods", "/lab"),
+    ("/instruments", "/lab"),
+    ("/personnel", "/lab"),
+    ("/admin/tariff", "/lab"),
 ];
 
 /// The area of `path`: the matching pattern with the most segments wins; `/` is home only.
@@ -396,6 +415,60 @@ const FIELD_LABELS: &[(&str, &str)] = &[
     ("witness_username", "custody.field.witness_username"),
     ("witness_password", "custody.field.witness_password"),
     ("witness_document", "custody.field.witness_document"),
+    ("analyte", "methods.field.analyte"),
+    ("technique", "methods.field.technique"),
+    ("reference", "methods.field.reference"),
+    ("result_kind", "methods.field.result_kind"),
+    ("unit", "methods.field.unit"),
+    ("decimals", "methods.field.decimals"),
+    ("spec_min", "methods.field.spec_min"),
+    ("spec_max", "methods.field.spec_max"),
+    ("lod", "methods.field.lod"),
+    ("loq", "methods.field.loq"),
+    ("uncertainty_value", "methods.field.uncertainty_value"),
+    ("uncertainty_mode", "methods.field.uncertainty_mode"),
+    ("coverage_factor", "methods.field.coverage_factor"),
+    ("confidence_percent", "methods.field.confidence_percent"),
+    ("qualitative_options", "methods.field.qualitative_options"),
+    ("expected_value", "methods.field.expected_value"),
+    ("decision_rule", "methods.field.decision_rule"),
+    ("guard_band", "methods.field.guard_band"),
+    ("change_reason", "methods.field.change_reason"),
+    ("retirement_reason", "methods.field.retirement_reason"),
+    ("asset_tag", "instruments.field.asset_tag"),
+    ("manufacturer", "instruments.field.manufacturer"),
+    ("model", "instruments.field.model"),
+    ("serial_number", "instruments.field.serial_number"),
+    ("location", "instruments.field.location"),
+    (
+        "calibration_interval_months",
+        "instruments.field.calibration_interval_months",
+    ),
+    ("status", "instruments.field.status"),
+    ("status_reason", "instruments.field.status_reason"),
+    ("performed_on", "instruments.field.performed_on"),
+    ("performed_by", "instruments.field.performed_by"),
+    ("certificate_number", "instruments.field.certificate_number"),
+    ("result", "instruments.field.result"),
+    ("next_due_on", "instruments.field.next_due_on"),
+    ("maintenance_kind", "instruments.field.maintenance_kind"),
+    ("correction_reason", "instruments.field.correction_reason"),
+    ("course", "personnel.field.course"),
+    ("trainer", "personnel.field.trainer"),
+    ("completed_on", "personnel.field.completed_on"),
+    ("valid_until", "personnel.field.valid_until"),
+    ("assessed_by", "personnel.field.assessed_by"),
+    ("assessed_on", "personnel.field.assessed_on"),
+    ("assessment_result", "personnel.field.assessment_result"),
+    ("assessment_notes", "personnel.field.assessment_notes"),
+    ("method_id", "personnel.method"),
+    ("basis", "personnel.field.basis"),
+    ("training_record_id", "personnel.field.training_record_id"),
+    ("granted_on", "personnel.field.granted_on"),
+    ("expires_on", "personnel.field.expires_on"),
+    ("revocation_reason", "personnel.field.revocation_reason"),
+    ("file", "tariff.web.file"),
+    ("nomenclature", "tariff.web.nomenclature"),
 ];
 
 impl FromRequest for Ctx {

@@ -40,6 +40,9 @@ pub struct Pager {
     pub first_page: bool,
     pub newest: String,
     pub next: Option<String>,
+    /// i18n keys of the two links: newest/older for lists by time, first/next for lists by a
+    /// code.
+    pub labels: (&'static str, &'static str),
 }
 
 impl Pager {
@@ -55,6 +58,25 @@ impl Pager {
             first_page,
             newest: list_link(path, filters, None),
             next: next.map(|c| list_link(path, filters, Some(c.encode()))),
+            labels: ("pager.newest", "pager.older"),
+        }
+    }
+}
+
+impl Pager {
+    /// For lists ordered by a text key (a code, an asset tag): `next` is the key, already
+    /// encoded, the next page starts after.
+    pub fn after_key(
+        path: &str,
+        filters: &[(&str, &str)],
+        first_page: bool,
+        next: Option<String>,
+    ) -> Pager {
+        Pager {
+            first_page,
+            newest: list_link(path, filters, None),
+            next: next.map(|key| list_link(path, filters, Some(key))),
+            labels: ("pager.first", "pager.next"),
         }
     }
 }

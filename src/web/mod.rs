@@ -10,14 +10,20 @@ pub mod errors;
 pub mod forms;
 pub mod health;
 pub mod home;
+pub mod instruments;
+pub mod lab;
 pub mod labels;
 pub mod locations;
+pub mod methods;
 pub mod middleware;
+pub mod personnel;
 pub mod samples;
 pub mod search;
 pub mod seizures;
 pub mod session;
 pub mod static_files;
+pub mod tariff;
+pub mod upload;
 pub mod users;
 
 use std::net::TcpListener;
@@ -215,6 +221,11 @@ pub fn build_app(
         .configure(search::config)
         .configure(custody::config)
         .configure(labels::config)
+        .configure(lab::config)
+        .configure(methods::config)
+        .configure(instruments::config)
+        .configure(personnel::config)
+        .configure(tariff::config)
         .default_service(web::to(errors::not_found))
 }
 

@@ -95,7 +95,7 @@ pub fn csrf_token(session: &Session) -> String {
     token
 }
 
-fn csrf_matches(session: &Session, given: &str) -> bool {
+pub(crate) fn csrf_matches(session: &Session, given: &str) -> bool {
     match session.get::<String>(CSRF) {
         Ok(Some(expected)) => {
             !given.is_empty() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()))

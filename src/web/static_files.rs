@@ -37,6 +37,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../static/js/forms.js"),
     ),
     (
+        "js/tariff.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/tariff.js"),
+    ),
+    (
         "img/logo.svg",
         "image/svg+xml",
         include_bytes!("../../static/img/logo.svg"),

@@ -1101,3 +1101,211 @@ async fn border_post_on_a_phone_in_a_real_browser() {
     w.shot("phone-search").await;
     w.finish().await;
 }
+
+/// A lab with the demo's methods, instruments and staff records, and the accounts of the walk.
+fn lab_with_records(pw: &str) -> crate::common::TestApp {
+    use lims::user::Role;
+    let app = crate::common::TestApp::with_admin();
+    let chief = app.create_user("supervisora", Role::Supervisor, pw);
+    let deputy = app.create_user("supervisor2", Role::Supervisor, pw);
+    let techs = [
+        app.create_user("tecnico", Role::Technician, pw),
+        app.create_user("tecnica2", Role::Technician, pw),
+    ];
+    let mut conn = app.db.conn();
+    let admin = lims::user::find_by_username(&mut conn, "admin")
+        .unwrap()
+        .unwrap();
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::America::Lima)
+        .date_naive();
+    lims::demo_lab::ensure_lab_records(&mut conn, &admin, &[chief, deputy], &techs, today).unwrap();
+    drop(conn);
+    app
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "drives headless Chromium: cargo test --test app browser -- --ignored"]
+async fn lab_records_in_a_real_browser() {
+    const PW: &str = "clave de laboratorio";
+    let app = lab_with_records(PW);
+    let (mut w, _driver) = open_walk(&app, (1366, 900), 70, false).await;
+
+    // The admin keeps the method catalogue: a new method, refused first, then its version 2.
+    sign_in(&mut w, "admin", "admin-password-1").await;
+    w.go("/lab").await;
+    w.wait_text("Los registros técnicos del laboratorio").await;
+    w.shot("lab-hub").await;
+    w.go("/methods").await;
+    w.wait_text("AZU-POL-01").await;
+    w.shot("methods-list").await;
+    w.go("/methods/new").await;
+    w.wait_text("Nuevo método").await;
+    w.fill("code", "NIT-KJ-01").await;
+    w.fill("name", "Nitrógeno total por Kjeldahl").await;
+    w.fill("unit", "%").await;
+    w.fill("spec_min", "46").await;
+    w.fill("spec_max", "45").await;
+    w.submit("form[action='/methods']").await;
+    w.wait_text("Revise los campos marcados").await;
+    w.summary_leads_to("f-spec_max").await;
+    w.shot("method-new-errors").await;
+    w.fill("spec_max", "47").await;
+    choose(&mut w, "decision_rule", "simple_acceptance").await;
+    w.submit("form[action='/methods']").await;
+    w.wait_text("Método NIT-KJ-01 creado.").await;
+    let method_path = w.path().await;
+    w.shot("method-page").await;
+    w.go(&format!("{method_path}/edit")).await;
+    w.wait_text("Nueva versión de NIT-KJ-01").await;
+    w.fill("decimals", "1").await;
+    w.fill("change_reason", "Informe con un decimal").await;
+    w.shot("method-edit").await;
+    w.submit(&format!("form[action='{method_path}/edit']"))
+        .await;
+    w.wait_text("Versión 2 guardada.").await;
+    w.wait_text("Informe con un decimal").await;
+    w.shot("method-versions").await;
+
+    // Instruments: the inventory and one instrument's page.
+    w.go("/instruments").await;
+    w.wait_text("EQ-GCMS-01").await;
+    w.shot("instruments-list").await;
+    w.go("/instruments/new").await;
+    w.wait_text("Nuevo equipo").await;
+    w.shot("instrument-new").await;
+
+    // The tariff from the web: a bad file refused with its lines, then a good one.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("arancel-malo.csv");
+    std::fs::write(
+        &bad,
+        "section,hscode,description,parent,level\nI,01,Animales vivos,TOTAL,2\nI,01A1,Caballos,01,4\n",
+    )
+    .unwrap();
+    let good = dir.path().join("nandina.csv");
+    std::fs::write(
+        &good,
+        "section,hscode,description,parent,level\nI,01,Animales vivos,TOTAL,2\nI,0101,\"Caballos, asnos y mulos, vivos\",01,4\nI,010121,Caballos reproductores de raza pura,0101,6\nI,01012100,Reproductores de raza pura,010121,8\n",
+    )
+    .unwrap();
+    w.go("/admin/tariff").await;
+    w.wait_text("Nomenclatura arancelaria").await;
+    let file = w.client.find(Locator::Css("#f-file")).await.unwrap();
+    file.send_keys(bad.to_str().unwrap()).await.unwrap();
+    w.submit("form[action='/admin/tariff']").await;
+    w.wait_text("Línea 3: el código «01A1»").await;
+    w.shot("tariff-refused").await;
+    let file = w.client.find(Locator::Css("#f-file")).await.unwrap();
+    file.send_keys(good.to_str().unwrap()).await.unwrap();
+    w.fill("nomenclature", "NANDINA").await;
+    w.submit("form[action='/admin/tariff']").await;
+    w.wait_text("nandina.csv importado como NANDINA").await;
+    w.shot("tariff-imported").await;
+    w.submit("form[action='/logout']").await;
+    w.wait_path("/login").await;
+
+    // The supervisor: the count on the start page, the due list, a calibration, personnel.
+    sign_in(&mut w, "supervisora", PW).await;
+    w.wait_text("equipos con calibración vencida o por vencer en 30 días")
+        .await;
+    w.shot("home-supervisor").await;
+    w.go("/instruments/due").await;
+    w.wait_text("EQ-GCMS-01").await;
+    w.shot("instruments-due").await;
+    click(&mut w, "a[href^='/instruments/'][class='mono']").await;
+    w.wait_text("Registros de calibración").await;
+    w.shot("instrument-page").await;
+    let instrument_path = w.path().await;
+    w.go(&format!("{instrument_path}/calibrations")).await;
+    w.wait_text("Registrar calibración").await;
+    w.fill("performed_by", "INACAL — Laboratorio de Metrología")
+        .await;
+    w.fill("certificate_number", "LM-2026-0999").await;
+    choose(&mut w, "result", "pass").await;
+    w.shot("calibration-form").await;
+    w.submit("main form").await;
+    w.wait_text("registrada").await;
+    w.go("/personnel").await;
+    w.wait_text("GCMS-CS-01").await;
+    w.shot("personnel-matrix").await;
+    click(&mut w, "th[scope=row] a").await;
+    w.wait_text("Autorizaciones por método").await;
+    w.shot("person-profile").await;
+    let person_path = w.path().await;
+    w.go(&format!("{person_path}/authorizations")).await;
+    w.wait_text("Otorgar autorización").await;
+    w.shot("grant-form").await;
+    w.go(&format!("{person_path}/training")).await;
+    w.wait_text("Evaluación de competencia").await;
+    w.shot("training-form").await;
+
+    // The declared tariff code suggests lines of the imported tariff as it is typed.
+    w.go("/seizures/new").await;
+    w.wait_text("Registrar incautación").await;
+    w.unfold().await;
+    let code = w
+        .client
+        .find(Locator::Css("#f-declared_hs_code"))
+        .await
+        .unwrap();
+    code.send_keys("0101").await.unwrap();
+    let mut offered = 0;
+    for _ in 0..50 {
+        offered = w
+            .js("return document.querySelectorAll('#f-declared_hs_code-suggestions option').length;")
+            .await
+            .as_u64()
+            .unwrap_or(0);
+        if offered > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(offered, 3, "0101, 010121 and 01012100 offered");
+    w.submit("form[action='/logout']").await;
+    w.wait_path("/login").await;
+
+    // A technician reads their own record on their account.
+    sign_in(&mut w, "tecnico", PW).await;
+    w.go("/account").await;
+    w.wait_text("Mi capacitación y autorizaciones").await;
+    w.shot("account-technician").await;
+    w.finish().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "drives headless Chromium: cargo test --test app browser -- --ignored"]
+async fn lab_records_on_a_phone_in_a_real_browser() {
+    const PW: &str = "clave de laboratorio";
+    let app = lab_with_records(PW);
+    let (mut w, _driver) = open_walk(&app, (390, PHONE_HEIGHT), 90, true).await;
+    w.go("/login").await;
+    w.fill("username", "supervisora").await;
+    w.type_enter("password", PW).await;
+    w.wait_path("/").await;
+    w.wait_text("equipos con calibración vencida").await;
+    w.shot("phone-home-supervisor").await;
+    for (path, expect, name) in [
+        ("/lab", "Laboratorio", "phone-lab"),
+        ("/methods", "AZU-POL-01", "phone-methods"),
+        ("/instruments/due", "EQ-GCMS-01", "phone-instruments-due"),
+        ("/personnel", "GCMS-CS-01", "phone-personnel-matrix"),
+    ] {
+        w.go(path).await;
+        w.wait_text(expect).await;
+        w.shot(name).await;
+    }
+    click(&mut w, "th[scope=row] a").await;
+    w.wait_text("Autorizaciones por método").await;
+    w.shot("phone-person-profile").await;
+    w.go("/methods").await;
+    click(&mut w, "a.mono[href^='/methods/']").await;
+    w.wait_text("Versiones").await;
+    w.shot("phone-method-page").await;
+    w.go("/instruments").await;
+    click(&mut w, "a.mono[href^='/instruments/']").await;
+    w.wait_text("Registros de calibración").await;
+    w.shot("phone-instrument-page").await;
+    w.finish().await;
+}

@@ -247,6 +247,14 @@ impl Page {
         assert_eq!(self.location(), Some(to));
     }
 
+    /// A 303 to an address starting with `prefix` (e.g. the page of a record just created).
+    #[track_caller]
+    pub fn assert_redirect_prefix(&self, prefix: &str) {
+        assert_eq!(self.status, StatusCode::SEE_OTHER, "body: {}", self.body);
+        let to = self.location().unwrap_or_default();
+        assert!(to.starts_with(prefix), "redirect to {to}");
+    }
+
     #[track_caller]
     pub fn assert_contains(&self, text: &str) {
         assert!(
@@ -365,6 +373,43 @@ where
                 .set_payload(body.to_string()),
         )
         .await
+    }
+
+    /// Posts a `multipart/form-data` form: the CSRF token, `fields`, and one file
+    /// (field name, file name, bytes), as a browser sends a form with a file input.
+    pub async fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, &[u8]),
+    ) -> Page {
+        const BOUNDARY: &str = "----lims-test-boundary-7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        let token = self.csrf.clone();
+        for (name, value) in
+            std::iter::once(("csrf_token", token.as_str())).chain(fields.iter().copied())
+        {
+            body.extend_from_slice(
+                format!(
+                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        let (field, file_name, bytes) = file;
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+        let req = test::TestRequest::post().uri(path).insert_header((
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        ));
+        self.send(req.set_payload(body)).await
     }
 
     pub async fn login(&mut self, username: &str, password: &str) -> Page {
@@ -490,4 +535,12 @@ impl TestApp {
         app.create_user(ADMIN.0, lims::user::Role::Admin, ADMIN.1);
         app
     }
+}
+
+/// Owned form fields borrowed for `Client::post`.
+pub fn refs<K: AsRef<str>, V: AsRef<str>>(fields: &[(K, V)]) -> Vec<(&str, &str)> {
+    fields
+        .iter()
+        .map(|(k, v)| (k.as_ref(), v.as_ref()))
+        .collect()
 }

@@ -13,6 +13,9 @@ fn exec(conn: &mut DbConn, sql: &str) -> Result<(), String> {
     conn.batch_execute(sql).map_err(|e| e.to_string())
 }
 
+/// A well-formed SHA-256 (the attachments table checks the format).
+const SHA: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
 /// Rows of every evidence table, written with plain SQL as an intruder with database access
 /// would.
 fn seed_evidence(conn: &mut DbConn, user_id: &str) {
@@ -36,9 +39,10 @@ fn seed_evidence(conn: &mut DbConn, user_id: &str) {
          INSERT INTO report_versions (id, report_id, version_no, status, content, drafted_by,
             drafted_at, updated_at)
          VALUES ('rv1', 'rp1', 1, 'draft', '{{}}', '{user_id}', {t}, {t});
-         INSERT INTO attachments (id, sample_id, file_name, content_type, size_bytes, sha256,
-            storage_key, uploaded_by, uploaded_at)
-         VALUES ('at1', 'sm1', 'crom.pdf', 'application/pdf', 10, 'ff', 'k1', '{user_id}', {t});"
+         INSERT INTO attachments (id, owner_kind, sample_id, file_name, content_type, size_bytes,
+            sha256, storage_key, uploaded_by, uploaded_at)
+         VALUES ('at1', 'sample', 'sm1', 'crom.pdf', 'application/pdf', 10, '{SHA}', 'k1',
+            '{user_id}', {t});"
     ))
     .expect("seed rows");
 }
@@ -57,7 +61,7 @@ fn evidence_tables_refuse_update_and_delete_even_with_plain_sql() {
         "DELETE FROM custody_seals",
         "UPDATE audit_log SET action = 'nothing'",
         "DELETE FROM audit_log",
-        "UPDATE attachments SET sha256 = '00' WHERE id = 'at1'",
+        "UPDATE attachments SET file_name = 'x.pdf' WHERE id = 'at1'",
         "DELETE FROM attachments WHERE id = 'at1'",
     ];
     for sql in refused {

@@ -49,6 +49,31 @@ fn seed_demo_builds_a_consistent_lab_and_can_run_twice() {
     assert!(report.samples >= created.samples);
     assert!(report.breaks.is_empty(), "{:?}", report.breaks);
 
+    // The lab's records: methods typical of a customs lab (some revised), instruments some
+    // due and some overdue, staff trained and authorized.
+    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    let methods = lims::method::in_use(&mut conn).unwrap();
+    assert!(methods.len() >= 8, "{} methods", methods.len());
+    assert!(methods.iter().any(|(m, _)| m.current_version == 2));
+    assert!(lims::instrument::due_count(&mut conn, today).unwrap() >= 3);
+    let matrix = lims::personnel::matrix(&mut conn, today).unwrap();
+    let tech = lims::user::find_by_username(&mut conn, "tecnico1")
+        .unwrap()
+        .unwrap();
+    let authorized = methods
+        .iter()
+        .filter(|(m, _)| matrix.cell(&tech.id, &m.id).0 == "active")
+        .count();
+    assert!(
+        authorized >= 4,
+        "tecnico1 holds {authorized} authorizations"
+    );
+    let tech3 = lims::user::find_by_username(&mut conn, "tecnico3")
+        .unwrap()
+        .unwrap();
+    let revoked = lims::personnel::authorizations(&mut conn, &tech3.id).unwrap();
+    assert!(revoked.iter().any(|(a, _, _)| a.revoked_at.is_some()));
+
     // A second run adds seizures and leaves the accounts alone.
     let again = lims::demo::seed(&mut conn, 5, tz, None, |_| {}).unwrap();
     assert!(again.accounts.is_empty());
@@ -57,6 +82,10 @@ fn seed_demo_builds_a_consistent_lab_and_can_run_twice() {
         .get_result(&mut conn)
         .unwrap();
     assert_eq!(references, 35);
+    assert_eq!(
+        lims::method::in_use(&mut conn).unwrap().len(),
+        methods.len()
+    );
     let admin = lims::user::find_by_username(&mut conn, "admin")
         .unwrap()
         .unwrap();

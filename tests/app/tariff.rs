@@ -386,3 +386,118 @@ fn command_line_imports_hs2022_over_a_national_tariff() {
         "{out:?}"
     );
 }
+
+#[actix_web::test]
+async fn the_admin_imports_a_tariff_from_the_web() {
+    use lims::user::Role;
+    let app = TestApp::with_admin();
+    app.create_user("tecnico", Role::Technician, "clave de laboratorio");
+    app.create_user("oficial", Role::Enforcement, "clave de laboratorio");
+    let mut c = app.client().await;
+    c.login(crate::common::ADMIN.0, crate::common::ADMIN.1)
+        .await;
+    c.get("/admin/tariff")
+        .await
+        .assert_contains("0 líneas arancelarias importadas");
+
+    // A bad file is refused whole, with its line numbers, and nothing is stored.
+    let bad = "section,hscode,description,parent,level
+I,01,Animales vivos,TOTAL,2
+I,01A1,Caballos,01,4
+I,0101,,01,4
+";
+    let page = c
+        .post_multipart(
+            "/admin/tariff",
+            &[("nomenclature", "NANDINA")],
+            ("file", "arancel.csv", bad.as_bytes()),
+        )
+        .await;
+    assert_eq!(page.status, 400);
+    page.assert_contains("El archivo se rechazó completo");
+    page.assert_contains("Línea 3: el código «01A1» debe tener de 2 a 10 dígitos.");
+    page.assert_contains("Línea 4:");
+    page.assert_contains("value=\"NANDINA\"");
+    assert_eq!(tariff::count(&mut app.db.conn()).unwrap(), 0);
+    // No file chosen, and a bad nomenclature name.
+    let page = c
+        .post_multipart(
+            "/admin/tariff",
+            &[("nomenclature", "NANDINA")],
+            ("file", "", b""),
+        )
+        .await;
+    assert_eq!(page.status, 400);
+    page.assert_contains("Elija el archivo CSV que desea importar.");
+    let page = c
+        .post_multipart(
+            "/admin/tariff",
+            &[("nomenclature", "HS 2022; DROP")],
+            ("file", "arancel.csv", NATIONAL.as_bytes()),
+        )
+        .await;
+    assert_eq!(page.status, 400);
+    assert_eq!(tariff::count(&mut app.db.conn()).unwrap(), 0);
+    // Without the form's token: refused.
+    c.csrf = "forged".into();
+    let forged = c
+        .post_multipart(
+            "/admin/tariff",
+            &[("nomenclature", "NANDINA")],
+            ("file", "arancel.csv", NATIONAL.as_bytes()),
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    c.get("/admin/tariff").await;
+
+    // A good file: imported, audited like the command line's import.
+    c.post_multipart(
+        "/admin/tariff",
+        &[("nomenclature", "NANDINA")],
+        ("file", "C:\\Users\\lab\\nandina.csv", NATIONAL.as_bytes()),
+    )
+    .await
+    .assert_redirect("/admin/tariff");
+    let page = c.get("/admin/tariff").await;
+    page.assert_contains(
+        "nandina.csv importado como NANDINA: 6 línea(s) nueva(s), 0 actualizada(s).",
+    );
+    page.assert_contains("6 líneas arancelarias importadas");
+    let mut conn = app.db.conn();
+    assert_eq!(tariff::count(&mut conn).unwrap(), 6);
+    let audit = tariff_audit(&mut conn);
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].username.as_deref(), Some("admin"));
+
+    // The code fields' suggestions: by code prefix (dots ignored) or by words.
+    let mut o = app.client().await;
+    o.login("oficial", "clave de laboratorio").await;
+    let hits = o.get("/tariff/suggest?q=0101.2").await;
+    assert_eq!(hits.status, 200);
+    let lines: serde_json::Value = serde_json::from_str(&hits.body).unwrap();
+    let codes: Vec<&str> = lines
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        vec!["010121", "01012100", "0101210000", "0101290000"]
+    );
+    let words: serde_json::Value =
+        serde_json::from_str(&o.get("/tariff/suggest?q=CARRERA").await.body).unwrap();
+    assert_eq!(words[0]["code"], "0101210000");
+    assert_eq!(o.get("/admin/tariff").await.status, 403);
+    let mut t = app.client().await;
+    t.login("tecnico", "clave de laboratorio").await;
+    t.get("/admin/tariff").await;
+    let refused = t
+        .post_multipart(
+            "/admin/tariff",
+            &[("nomenclature", "NANDINA")],
+            ("file", "arancel.csv", NATIONAL.as_bytes()),
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+}
