@@ -178,36 +178,63 @@ pub struct EventView {
     pub related_code: Option<String>,
 }
 
-fn names(conn: &mut DbConn) -> Result<HashMap<String, String>, AppError> {
-    Ok(user::list(conn)?
+/// The full names of the users the events name (recorder, giver, receiver), and only them.
+fn names(conn: &mut DbConn, events: &[CustodyEvent]) -> Result<HashMap<String, String>, AppError> {
+    let mut ids: Vec<crate::ids::UserId> = events
+        .iter()
+        .flat_map(|e| {
+            [
+                Some(&e.recorded_by),
+                e.from_user_id.as_ref(),
+                e.to_user_id.as_ref(),
+            ]
+        })
+        .flatten()
+        .cloned()
+        .collect();
+    ids.sort();
+    ids.dedup();
+    Ok(user::names_of(conn, &ids)?
         .into_iter()
-        .map(|u| (u.id.0, u.full_name))
+        .map(|(id, name)| (id.0, name))
         .collect())
 }
 
-pub fn location_paths(conn: &mut DbConn) -> Result<HashMap<String, String>, AppError> {
-    Ok(crate::storage::list(conn)?
+/// The paths of the sample's current location and of the places its events name.
+fn location_paths(
+    conn: &mut DbConn,
+    sample: &Sample,
+    events: &[CustodyEvent],
+) -> Result<HashMap<String, String>, AppError> {
+    let mut ids: Vec<crate::ids::StorageLocationId> = events
+        .iter()
+        .filter_map(|e| e.storage_location_id.clone())
+        .chain(sample.storage_location_id.clone())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    Ok(crate::storage::paths_of(conn, &ids)?
         .into_iter()
-        .map(|l| (l.id.0, l.path))
+        .map(|(id, path)| (id.0, path))
         .collect())
 }
 
-/// The sample's custody events with names, places and related lab codes resolved.
-/// `family` is every sample of the seizure (for related codes), `places` the location paths.
+/// The sample's custody events with names, places and related lab codes resolved, and the
+/// path of where the sample is now. `family` is every sample of the seizure (for related codes).
 pub fn timeline(
     conn: &mut DbConn,
     sample: &Sample,
     family: &[Sample],
-    places: &HashMap<String, String>,
-) -> Result<Vec<EventView>, AppError> {
+) -> Result<(Vec<EventView>, Option<String>), AppError> {
     let events = custody::for_sample(conn, &sample.id)?;
-    let names = names(conn)?;
+    let names = names(conn, &events)?;
+    let places = location_paths(conn, sample, &events)?;
     let codes: HashMap<&str, &str> = family
         .iter()
         .map(|s| (s.id.as_str(), s.lab_code.as_str()))
         .collect();
     let name = |id: &Option<crate::ids::UserId>| id.as_ref().and_then(|i| names.get(&i.0).cloned());
-    Ok(events
+    let views = events
         .into_iter()
         .map(|e| EventView {
             recorded_by: names.get(&e.recorded_by.0).cloned().unwrap_or_default(),
@@ -223,7 +250,12 @@ pub fn timeline(
                 .and_then(|r| codes.get(r.as_str()).map(|c| c.to_string())),
             event: e,
         })
-        .collect())
+        .collect();
+    let location = sample
+        .storage_location_id
+        .as_ref()
+        .and_then(|l| places.get(l.as_str()).cloned());
+    Ok((views, location))
 }
 
 #[derive(Template)]
@@ -260,12 +292,7 @@ async fn show(
                 .find(|s| Some(&s.id) == sample.parent_id.as_ref())
                 .cloned();
             let children = sample::tree(&family, &sample);
-            let places = location_paths(conn)?;
-            let location = sample
-                .storage_location_id
-                .as_ref()
-                .and_then(|l| places.get(l.as_str()).cloned());
-            let events = timeline(conn, &sample, &family, &places)?;
+            let (events, location) = timeline(conn, &sample, &family)?;
             Ok((sample, seizure, parent, children, events, location))
         })
         .await?;

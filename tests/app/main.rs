@@ -12,6 +12,7 @@ mod database;
 mod demo;
 mod i18n;
 mod input;
+mod load;
 mod locations;
 mod tariff;
 mod users;
