@@ -21,6 +21,10 @@ pub enum AppError {
     Db(#[from] diesel::result::Error),
     #[error("database unavailable: {0}")]
     Pool(#[from] r2d2::Error),
+    /// The request waited longer than `db::WAIT` for a thread to run its database work (too
+    /// many requests at once).
+    #[error("database busy")]
+    Unavailable,
     #[error("internal error: {0}")]
     Internal(String),
 }

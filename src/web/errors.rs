@@ -24,7 +24,8 @@ impl ResponseError for AppError {
             AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) | AppError::Invalid(_) => StatusCode::BAD_REQUEST,
             AppError::Db(diesel::result::Error::NotFound) => StatusCode::NOT_FOUND,
-            AppError::Pool(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Pool(_) | AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Db(e) if crate::db::is_busy(e) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Db(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -38,7 +39,8 @@ impl ResponseError for AppError {
                 "errors.not_found_text"
             }
             AppError::BadRequest(_) | AppError::Invalid(_) => "errors.bad_request_text",
-            AppError::Pool(_) => "errors.unavailable_text",
+            AppError::Pool(_) | AppError::Unavailable => "errors.unavailable_text",
+            AppError::Db(e) if crate::db::is_busy(e) => "errors.unavailable_text",
             AppError::Db(_) | AppError::Internal(_) => "errors.internal_text",
         };
         if status.is_server_error() {

@@ -88,7 +88,13 @@ pub async fn auth(
         return Ok(req.error_response(crate::error::AppError::Csrf));
     }
 
-    if !state.has_users().await? {
+    // Errors become responses here, so the error-page middleware renders them (a database
+    // that does not answer gets the readable 503 page, not a bare status).
+    let has_users = match state.has_users().await {
+        Ok(yes) => yes,
+        Err(e) => return Ok(req.error_response(e)),
+    };
+    if !has_users {
         if path == "/setup" {
             return finish(next.call(req).await);
         }
@@ -98,14 +104,12 @@ pub async fn auth(
     if let Some(identity) = session::identity(&session) {
         let idle = state.config.session_idle.as_secs() as i64;
         let expired = session::unix_now() - identity.last_seen > idle;
-        let pool = state.pool.clone();
         let id = identity.user_id.clone();
-        let user = web::block(move || {
-            let mut conn = pool.get()?;
-            Ok::<_, crate::error::AppError>(user::find(&mut conn, &id).ok())
-        })
-        .await
-        .map_err(crate::error::AppError::internal)??;
+        let user = state.db(move |conn| Ok(user::find(conn, &id).ok())).await;
+        let user = match user {
+            Ok(user) => user,
+            Err(e) => return Ok(req.error_response(e)),
+        };
         let valid = user.filter(|u| {
             u.active && u.password_changed_at.and_utc().timestamp() == identity.password_at
         });

@@ -64,15 +64,20 @@ impl AppState {
         Ok(n > 0)
     }
 
-    /// Runs blocking database work on the thread pool with a pooled connection.
+    /// Runs blocking database work on the thread pool with a pooled connection. The wait for a
+    /// free thread (see `run`) and a connection together is bounded by `db::WAIT` (then 503).
     pub async fn db<T, F>(&self, f: F) -> Result<T, AppError>
     where
         F: FnOnce(&mut crate::db::DbConn) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
         let pool = self.pool.clone();
+        let asked = std::time::Instant::now();
         web::block(move || {
-            let mut conn = pool.get()?;
+            let left = crate::db::WAIT
+                .checked_sub(asked.elapsed())
+                .ok_or(AppError::Unavailable)?;
+            let mut conn = pool.get_timeout(left)?;
             f(&mut conn)
         })
         .await
@@ -156,8 +161,16 @@ pub fn build_app(
 
 /// Starts the server on an already bound listener (tests bind port 0).
 pub fn run(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Server> {
-    let server = HttpServer::new(move || build_app(state.clone()))
-        .listen(listener)?
-        .run();
+    // Database work runs on blocking threads. On SQLite, which writes one at a time, more of
+    // them than pooled connections only wait, and under a rush each one left a stack and a
+    // malloc arena behind; requests beyond that queue for a thread instead. On PostgreSQL the
+    // default measured better (see bench/RESULTS.md).
+    let sqlite = crate::db::DbUrl::parse(&state.config.database_url).is_ok_and(|u| u.is_sqlite());
+    let threads = state.pool.max_size() as usize;
+    let mut server = HttpServer::new(move || build_app(state.clone()));
+    if sqlite {
+        server = server.worker_max_blocking_threads(threads);
+    }
+    let server = server.listen(listener)?.run();
     Ok(server)
 }
