@@ -135,11 +135,11 @@ pub fn list(
         query = query.filter(audit_log::occurred_at.lt(until));
     }
     if let Some(c) = after {
-        query = query.filter(
-            audit_log::occurred_at.lt(c.at).or(audit_log::occurred_at
-                .eq(c.at)
-                .and(audit_log::id.lt(c.id.clone()))),
-        );
+        query = query.filter(crate::keyset::before(
+            audit_log::occurred_at,
+            audit_log::id,
+            c,
+        ));
     }
     let mut rows = query.load(conn)?;
     let next = crate::keyset::split_page(&mut rows, page_size, |r: &AuditEntry| Cursor {

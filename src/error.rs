@@ -26,8 +26,8 @@ pub enum AppError {
     /// A request body over the size limit.
     #[error("request body too large")]
     TooLarge,
-    /// The database failed where the request cannot go on without it (e.g. checking the
-    /// session): the answer is "try again", never a sign-out.
+    /// The database failed or did not answer in time (`db::WAIT`) where the request cannot go
+    /// on without it: the answer is "try again" (503), never a sign-out.
     #[error("database unavailable: {0}")]
     Unavailable(String),
 }

@@ -408,11 +408,7 @@ pub fn list(
         q = q.filter(seizures::seized_at.lt(until));
     }
     if let Some(c) = after {
-        q = q.filter(
-            seizures::seized_at.lt(c.at).or(seizures::seized_at
-                .eq(c.at)
-                .and(seizures::id.lt(c.id.clone()))),
-        );
+        q = q.filter(crate::keyset::before(seizures::seized_at, seizures::id, c));
     }
     let mut rows = q.load(conn)?;
     let next = crate::keyset::split_page(&mut rows, page_size, |s: &Seizure| Cursor {

@@ -253,6 +253,54 @@ pub fn list(conn: &mut DbConn) -> QueryResult<Vec<LocationView>> {
     Ok(views.into_iter().map(|(_, v)| v).collect())
 }
 
+/// The paths ("Building / Room / Fridge") of these locations, reading only them and their
+/// ancestors: one query per level of the tree.
+pub fn paths_of(
+    conn: &mut DbConn,
+    ids: &[StorageLocationId],
+) -> QueryResult<HashMap<StorageLocationId, String>> {
+    let mut known: HashMap<StorageLocationId, (String, Option<StorageLocationId>)> = HashMap::new();
+    let mut wanted: Vec<StorageLocationId> = ids.to_vec();
+    while !wanted.is_empty() {
+        let rows: Vec<(StorageLocationId, String, Option<StorageLocationId>)> =
+            storage_locations::table
+                .filter(storage_locations::id.eq_any(&wanted))
+                .select((
+                    storage_locations::id,
+                    storage_locations::name,
+                    storage_locations::parent_id,
+                ))
+                .load(conn)?;
+        wanted = rows
+            .iter()
+            .filter_map(|(_, _, parent)| parent.clone())
+            .filter(|p| !known.contains_key(p) && !rows.iter().any(|(id, _, _)| id == p))
+            .collect();
+        known.extend(
+            rows.into_iter()
+                .map(|(id, name, parent)| (id, (name, parent))),
+        );
+    }
+    Ok(ids
+        .iter()
+        .filter(|id| known.contains_key(*id))
+        .map(|id| {
+            let mut names = Vec::new();
+            let mut step = Some(id);
+            // Guard against a cycle written behind the application's back.
+            while let Some((name, parent)) = step.and_then(|s| known.get(s)) {
+                if names.len() > known.len() {
+                    break;
+                }
+                names.push(name.as_str());
+                step = parent.as_ref();
+            }
+            names.reverse();
+            (id.clone(), names.join(" / "))
+        })
+        .collect())
+}
+
 /// (id, path) of the locations a sample can be put in, in tree order.
 pub fn active_options(conn: &mut DbConn) -> QueryResult<Vec<(StorageLocationId, String)>> {
     Ok(list(conn)?

@@ -737,11 +737,7 @@ pub fn list(
         q = q.filter(samples::receipt_exceptions.is_not_null());
     }
     if let Some(c) = after {
-        q = q.filter(
-            samples::created_at.lt(c.at).or(samples::created_at
-                .eq(c.at)
-                .and(samples::id.lt(c.id.clone()))),
-        );
+        q = q.filter(crate::keyset::before(samples::created_at, samples::id, c));
     }
     let rows: Vec<(Sample, String, String)> = q.load(conn)?;
     let mut rows: Vec<SampleRow> = rows

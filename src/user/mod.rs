@@ -5,6 +5,8 @@ pub mod presence;
 pub mod session;
 pub mod throttle;
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
@@ -195,6 +197,17 @@ pub fn find_by_username(conn: &mut DbConn, username: &str) -> QueryResult<Option
         .select(User::as_select())
         .first(conn)
         .optional()
+}
+
+/// The full names of these users, for pages that show who did something; nothing else of
+/// their accounts (no password hashes) is read.
+pub fn names_of(conn: &mut DbConn, ids: &[UserId]) -> QueryResult<HashMap<UserId, String>> {
+    Ok(users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::full_name))
+        .load::<(UserId, String)>(conn)?
+        .into_iter()
+        .collect())
 }
 
 pub fn list(conn: &mut DbConn) -> QueryResult<Vec<User>> {

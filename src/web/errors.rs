@@ -26,6 +26,7 @@ impl ResponseError for AppError {
             AppError::BadRequest(_) | AppError::Invalid(_) => StatusCode::BAD_REQUEST,
             AppError::Db(diesel::result::Error::NotFound) => StatusCode::NOT_FOUND,
             AppError::Pool(_) | AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Db(e) if crate::db::is_busy(e) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Db(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -41,6 +42,7 @@ impl ResponseError for AppError {
             }
             AppError::BadRequest(_) | AppError::Invalid(_) => "errors.bad_request_text",
             AppError::Pool(_) | AppError::Unavailable(_) => "errors.unavailable_text",
+            AppError::Db(e) if crate::db::is_busy(e) => "errors.unavailable_text",
             AppError::TooLarge => "errors.too_large_text",
             AppError::Db(_) | AppError::Internal(_) => "errors.internal_text",
         };

@@ -77,7 +77,8 @@ impl AppState {
         Ok(n > 0)
     }
 
-    /// Runs blocking database work on the thread pool with a pooled connection.
+    /// Runs blocking database work on the thread pool with a pooled connection. The wait for a
+    /// free thread (see `run`) and a connection together is bounded by `db::WAIT` (then 503).
     pub async fn db<T, F>(&self, f: F) -> Result<T, AppError>
     where
         F: FnOnce(&mut crate::db::DbConn) -> Result<T, AppError> + Send + 'static,
@@ -86,14 +87,23 @@ impl AppState {
         let pool = self.pool.clone();
         // Inside a request, the connection its first query checked out serves the rest of it.
         let held = REQUEST_CONN.try_with(Arc::clone).ok();
+        let asked = std::time::Instant::now();
         web::block(move || {
+            let checkout = || -> Result<crate::db::PooledConn, AppError> {
+                let left = crate::db::WAIT
+                    .checked_sub(asked.elapsed())
+                    .ok_or_else(|| {
+                        AppError::Unavailable("no database connection in time".into())
+                    })?;
+                Ok(pool.get_timeout(left)?)
+            };
             let Some(held) = held else {
-                return f(&mut *pool.get()?);
+                return f(&mut *checkout()?);
             };
             let mut slot = held.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             let mut conn = match slot.take() {
                 Some(conn) => conn,
-                None => pool.get()?,
+                None => checkout()?,
             };
             let result = f(&mut conn);
             *slot = Some(conn);
@@ -110,6 +120,10 @@ impl AppState {
         F: FnOnce() -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
+        // The request's connection goes back to the pool first (its next query takes one).
+        if let Ok(held) = REQUEST_CONN.try_with(Arc::clone) {
+            drop(held.lock().unwrap_or_else(|p| p.into_inner()).take());
+        }
         web::block(f).await.map_err(AppError::internal)?
     }
 }
@@ -231,8 +245,16 @@ pub fn build_app(
 
 /// Starts the server on an already bound listener (tests bind port 0).
 pub fn run(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Server> {
-    let server = HttpServer::new(move || build_app(state.clone()))
-        .listen(listener)?
-        .run();
+    // Database work runs on blocking threads. On SQLite, which writes one at a time, more of
+    // them than pooled connections only wait, and under a rush each one left a stack and a
+    // malloc arena behind; requests beyond that queue for a thread instead. On PostgreSQL the
+    // default measured better (see bench/RESULTS.md).
+    let sqlite = crate::db::DbUrl::parse(&state.config.database_url).is_ok_and(|u| u.is_sqlite());
+    let threads = state.pool.max_size() as usize;
+    let mut server = HttpServer::new(move || build_app(state.clone()));
+    if sqlite {
+        server = server.worker_max_blocking_threads(threads);
+    }
+    let server = server.listen(listener)?.run();
     Ok(server)
 }

@@ -175,36 +175,63 @@ pub struct EventView {
     pub related_code: Option<String>,
 }
 
-fn names(conn: &mut DbConn) -> Result<HashMap<String, String>, AppError> {
-    Ok(user::list(conn)?
+/// The full names of the users the events name (recorder, giver, receiver), and only them.
+fn names(conn: &mut DbConn, events: &[CustodyEvent]) -> Result<HashMap<String, String>, AppError> {
+    let mut ids: Vec<crate::ids::UserId> = events
+        .iter()
+        .flat_map(|e| {
+            [
+                Some(&e.recorded_by),
+                e.from_user_id.as_ref(),
+                e.to_user_id.as_ref(),
+            ]
+        })
+        .flatten()
+        .cloned()
+        .collect();
+    ids.sort();
+    ids.dedup();
+    Ok(user::names_of(conn, &ids)?
         .into_iter()
-        .map(|u| (u.id.0, u.full_name))
+        .map(|(id, name)| (id.0, name))
         .collect())
 }
 
-pub fn location_paths(conn: &mut DbConn) -> Result<HashMap<String, String>, AppError> {
-    Ok(crate::storage::list(conn)?
+/// The paths of the sample's current location and of the places its events name.
+fn location_paths(
+    conn: &mut DbConn,
+    sample: &Sample,
+    events: &[CustodyEvent],
+) -> Result<HashMap<String, String>, AppError> {
+    let mut ids: Vec<crate::ids::StorageLocationId> = events
+        .iter()
+        .filter_map(|e| e.storage_location_id.clone())
+        .chain(sample.storage_location_id.clone())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    Ok(crate::storage::paths_of(conn, &ids)?
         .into_iter()
-        .map(|l| (l.id.0, l.path))
+        .map(|(id, path)| (id.0, path))
         .collect())
 }
 
-/// The sample's custody events with names, places and related lab codes resolved.
-/// `family` is every sample of the seizure (for related codes), `places` the location paths.
+/// The sample's custody events with names, places and related lab codes resolved. `family`
+/// is every sample of the seizure (for related codes).
 pub fn timeline(
     conn: &mut DbConn,
     sample: &Sample,
     family: &[Sample],
-    places: &HashMap<String, String>,
 ) -> Result<Vec<EventView>, AppError> {
     let events = custody::for_sample(conn, &sample.id)?;
-    let names = names(conn)?;
+    let names = names(conn, &events)?;
+    let places = location_paths(conn, sample, &events)?;
     let codes: HashMap<&str, &str> = family
         .iter()
         .map(|s| (s.id.as_str(), s.lab_code.as_str()))
         .collect();
     let name = |id: &Option<crate::ids::UserId>| id.as_ref().and_then(|i| names.get(&i.0).cloned());
-    Ok(events
+    let views = events
         .into_iter()
         .map(|e| EventView {
             recorded_by: names.get(&e.recorded_by.0).cloned().unwrap_or_default(),
@@ -220,7 +247,8 @@ pub fn timeline(
                 .and_then(|r| codes.get(r.as_str()).map(|c| c.to_string())),
             event: e,
         })
-        .collect())
+        .collect();
+    Ok(views)
 }
 
 /// A sample's custody now, as its pages show it.
@@ -250,12 +278,7 @@ impl HoldingView {
 }
 
 /// Names the holder and the place of `holding`, and the signed-in user's footing on it.
-fn holding_view(
-    conn: &mut DbConn,
-    holding: Holding,
-    places: &HashMap<String, String>,
-    me: &User,
-) -> Result<HoldingView, AppError> {
+fn holding_view(conn: &mut DbConn, holding: Holding, me: &User) -> Result<HoldingView, AppError> {
     let authority = holding::authority(&holding, &me.id, me.role == Role::Supervisor);
     let holder = match &holding.holder {
         Holder::Person(id) => Some(user::name_and_role(conn, id)?.0),
@@ -266,7 +289,9 @@ fn holding_view(
         Place::Seizure(p) => ("holding.at_seizure", p.unwrap_or_default()),
         Place::Store(l) => (
             "holding.stored",
-            places.get(l.as_str()).cloned().unwrap_or_default(),
+            crate::storage::paths_of(conn, std::slice::from_ref(&l))?
+                .remove(&l)
+                .unwrap_or_default(),
         ),
         Place::InHand => ("holding.in_hand", String::new()),
         Place::External(lab) => ("holding.external", lab),
@@ -318,10 +343,9 @@ async fn show(
                 .find(|s| Some(&s.id) == sample.parent_id.as_ref())
                 .cloned();
             let children = sample::tree(&family, &sample);
-            let places = location_paths(conn)?;
-            let events = timeline(conn, &sample, &family, &places)?;
+            let events = timeline(conn, &sample, &family)?;
             let raw: Vec<CustodyEvent> = events.iter().map(|v| v.event.clone()).collect();
-            let holding = holding_view(conn, Holding::of(&raw), &places, &me)?;
+            let holding = holding_view(conn, Holding::of(&raw), &me)?;
             let keys = custody::key::installed()?;
             let chain_ok = custody::verify::check_sample(conn, keys, &sample.id)?.is_none();
             Ok((sample, seizure, parent, children, events, holding, chain_ok))
@@ -668,9 +692,8 @@ async fn load_for_event(
                 .into_iter()
                 .filter(|u| u.role != Role::Admin)
                 .collect();
-            let places = location_paths(conn)?;
             let held = movement::holding(conn, &sample.id)?;
-            let holding = holding_view(conn, held, &places, &me)?;
+            let holding = holding_view(conn, held, &me)?;
             Ok(EventContext {
                 sample,
                 locations: location_options(conn)?,
@@ -894,9 +917,8 @@ async fn load_parent(
     state
         .db(move |conn| {
             let sample = sample::find(conn, &id)?;
-            let places = location_paths(conn)?;
             let held = movement::holding(conn, &sample.id)?;
-            let holding = holding_view(conn, held, &places, &me)?;
+            let holding = holding_view(conn, held, &me)?;
             Ok((sample, holding))
         })
         .await
