@@ -3,18 +3,14 @@
 
 use base64::Engine;
 use diesel::prelude::*;
-use sha2::{Digest, Sha256};
 
 use crate::audit::{self, Actor};
 use crate::db::schema::api_tokens;
 use crate::db::{now, write_tx, DbConn};
 use crate::error::AppError;
 use crate::ids::{ApiTokenId, UserId};
+use crate::user::session::token_hash;
 use crate::user::User;
-
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
 
 #[derive(Insertable)]
 #[diesel(table_name = api_tokens)]

@@ -129,6 +129,8 @@ pub struct CustodyEvent {
     pub id: CustodyEventId,
     pub sample_id: SampleId,
     pub seq: i64,
+    /// Kept as the stored text (`kind()` gives the enum): a row altered behind the
+    /// application's back must still load, so that verification reports it instead of failing.
     pub kind: String,
     pub occurred_at: NaiveDateTime,
     pub recorded_at: NaiveDateTime,

@@ -341,7 +341,7 @@ fn command_line_lists_subcommands_and_creates_users() {
         .unwrap();
     assert_eq!(
         stored,
-        vec![lims::api_token::token_hash(&token)],
+        vec![lims::user::session::token_hash(&token)],
         "only the hash is kept"
     );
 
