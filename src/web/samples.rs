@@ -436,8 +436,9 @@ async fn scan(
                 Vec::new()
             } else {
                 crate::search::search(conn, &q)?
+                    .hits
                     .into_iter()
-                    .filter_map(|h| match h {
+                    .filter_map(|(_, h)| match h {
                         crate::search::Hit::Sample(s) => Some(*s),
                         _ => None,
                     })

@@ -1,4 +1,5 @@
-//! The search box on every page: one match goes straight to the record, else a result list.
+//! The search box on every page: one exact match goes straight to the record, else a result
+//! list (exact, then starting with, then containing the text).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -7,7 +8,7 @@ use serde::Deserialize;
 
 use crate::access::Permission;
 use crate::error::AppError;
-use crate::search::{self, Hit};
+use crate::search::{self, Hit, Results};
 use crate::web::context::Ctx;
 use crate::web::{render_status, see_other, AppState};
 
@@ -26,7 +27,7 @@ struct SearchQuery {
 struct ResultsPage {
     ctx: Ctx,
     q: String,
-    hits: Vec<Hit>,
+    results: Results,
 }
 
 async fn find(
@@ -37,11 +38,11 @@ async fn find(
     ctx.require(Permission::ViewCases)?;
     let q = query.into_inner().q.trim().to_string();
     let text = q.clone();
-    let hits = state
+    let results = state
         .db(move |conn| Ok(search::search(conn, &text)?))
         .await?;
-    if let [one] = hits.as_slice() {
+    if let Some(one) = results.unique_exact() {
         return Ok(see_other(&one.url()));
     }
-    render_status(&ResultsPage { ctx, q, hits }, StatusCode::OK)
+    render_status(&ResultsPage { ctx, q, results }, StatusCode::OK)
 }

@@ -1309,3 +1309,89 @@ async fn lab_records_on_a_phone_in_a_real_browser() {
     w.shot("phone-instrument-page").await;
     w.finish().await;
 }
+
+/// A lab whose codes the forgiving search finds in part (one sample received with a broken
+/// seal, for the exception badge) and whose audit trail holds a changed user.
+async fn lab_for_search_and_audit() -> crate::custody::Lab {
+    let lab = crate::custody::lab();
+    let a = lab.register("ACTA-2026-0412", &["PR-6306912", "PR-1111111"]);
+    lab.register("ACTA-2026-0500", &["PR-6306955", "XK-0412"]);
+    lims::sample::receipt::receive(
+        &mut lab.app.db.conn(),
+        &lab.tech.handler(None),
+        &a[0].id,
+        &lims::sample::receipt::ReceiptInput {
+            seal_number: "PR-6306912".into(),
+            seal_intact: "no".into(),
+            quantity_sufficient: "yes".into(),
+            delivered_by: "Of. Pedro Ramírez".into(),
+            decision: "accept".into(),
+            notes: "Precinto despegado en una esquina".into(),
+            ..Default::default()
+        },
+        crate::custody::TZ,
+    )
+    .expect("receive");
+    let mut c = lab.app.client().await;
+    c.login(crate::common::ADMIN.0, crate::common::ADMIN.1)
+        .await;
+    let edit = format!("/admin/users/{}", lab.tech.id);
+    c.get(&edit).await;
+    c.post(
+        &edit,
+        &[
+            ("full_name", "Rosa Quispe Mamani"),
+            ("email", "rquispe@aduana.gob.pe"),
+            ("role", "technician"),
+            ("active", "on"),
+        ],
+    )
+    .await
+    .assert_redirect("/admin/users");
+    lab
+}
+
+/// The search results (contains, prefix) as a technician, then the audit trail as the admin.
+async fn walk_search_and_audit(w: &mut Walk, suffix: &str) {
+    use crate::custody::PW;
+    sign_in(w, "tecnico", PW).await;
+    w.go("/search?q=0412").await;
+    let text = w.wait_text("ACTA-2026-0412").await;
+    assert!(text.contains("contiene lo buscado"), "{text}");
+    w.shot(&format!("search-contains-{suffix}")).await;
+    w.go("/search?q=PR-63069").await;
+    let text = w.wait_text("empieza por lo buscado").await;
+    assert!(
+        text.contains("Precinto roto"),
+        "the exception badge: {text}"
+    );
+    w.shot(&format!("search-prefix-{suffix}")).await;
+    // Another person at the same browser (the phone's sign-out sits in its menu).
+    w.client.delete_all_cookies().await.unwrap();
+    sign_in(w, crate::common::ADMIN.0, crate::common::ADMIN.1).await;
+    w.go("/admin/audit").await;
+    let text = w.wait_text("Registro de auditoría").await;
+    assert!(text.contains("Rosa Quispe Mamani"), "{text}");
+    w.shot(&format!("audit-{suffix}")).await;
+    w.go("/admin/audit?entity=user").await;
+    w.wait_text("Nombre completo").await;
+    w.shot(&format!("audit-users-{suffix}")).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "drives headless Chromium: cargo test --test app browser -- --ignored"]
+async fn search_and_audit_at_the_desk_in_a_real_browser() {
+    let lab = lab_for_search_and_audit().await;
+    let (mut w, _driver) = open_walk(&lab.app, (1366, 900), 110, false).await;
+    walk_search_and_audit(&mut w, "desk").await;
+    w.finish().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "drives headless Chromium: cargo test --test app browser -- --ignored"]
+async fn search_and_audit_on_a_phone_in_a_real_browser() {
+    let lab = lab_for_search_and_audit().await;
+    let (mut w, _driver) = open_walk(&lab.app, (390, PHONE_HEIGHT), 120, true).await;
+    walk_search_and_audit(&mut w, "phone").await;
+    w.finish().await;
+}

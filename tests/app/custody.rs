@@ -915,7 +915,7 @@ async fn roles_see_and_do_only_what_spec_gives_them() {
     let mut a = lab.app.client().await;
     a.login(ADMIN.0, ADMIN.1).await;
     let trail = a.get("/admin/audit?entity=seizure").await;
-    trail.assert_contains("<code>create</code>");
+    trail.assert_contains("<span title=\"create\">Alta</span>");
     assert!(
         !trail.contains("Polvo blanco"),
         "case data hidden from the admin"

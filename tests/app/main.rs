@@ -22,6 +22,7 @@ mod methods;
 mod personnel;
 mod requests;
 mod schema;
+mod search_audit;
 mod sessions;
 mod tariff;
 mod ui;
