@@ -22,6 +22,7 @@ mod methods;
 mod personnel;
 mod requests;
 mod schema;
+mod seizform;
 mod sessions;
 mod tariff;
 mod ui;
