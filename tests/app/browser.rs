@@ -1253,6 +1253,20 @@ async fn lab_records_in_a_real_browser() {
     w.submit("form[action='/admin/tariff']").await;
     w.wait_text("nandina.csv importado como NANDINA").await;
     w.shot("tariff-imported").await;
+    // A customs office's acta format: an example that does not follow the pattern is refused
+    // beside it, then the rule is saved and listed.
+    w.go("/admin/offices").await;
+    w.wait_text("Aduanas y formatos").await;
+    w.fill("name", "Aduana Desaguadero").await;
+    w.fill("reference_pattern", "'DSG'-NNNN-NNN").await;
+    w.fill("reference_example", "DSG-26-1").await;
+    w.submit("form[action='/admin/offices']").await;
+    w.wait_text("El ejemplo no sigue el patrón.").await;
+    w.shot("office-rule-refused").await;
+    w.fill("reference_example", "DSG-2026-001").await;
+    w.submit("form[action='/admin/offices']").await;
+    w.wait_text("Regla de Aduana Desaguadero guardada.").await;
+    w.shot("office-rules").await;
     w.submit("form[action='/logout']").await;
     w.wait_path("/login").await;
 

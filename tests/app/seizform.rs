@@ -76,6 +76,9 @@ async fn officers_print_labels_of_their_own_seizures_only() {
             .id,
     )
     .unwrap()[0];
+    o.get(&format!("/samples/{}", own.id))
+        .await
+        .assert_contains(&format!("href=\"/samples/{}/labels\"", own.id));
     assert_eq!(
         o.get(&format!("/samples/{}/labels", own.id)).await.status,
         200
@@ -105,6 +108,8 @@ async fn officers_print_labels_of_their_own_seizures_only() {
         !page.contains("/labels\""),
         "no print button on others' seizures"
     );
+    let page = o.get(&format!("/samples/{}", s.id)).await;
+    assert!(!page.contains("/labels\""), "nor on their samples");
 
     // The lab prints any seizure's labels; the admin none.
     let mut t = app.client().await;
