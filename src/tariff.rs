@@ -319,7 +319,8 @@ pub fn import_file(
     import_csv(conn, actor, file, &file_name, nomenclature)
 }
 
-/// Imports a tariff in the layout `section,hscode,description,parent,level`. Every row is
+/// Imports a tariff in the layout `section,hscode,description,parent,level`, with an optional
+/// Spanish `description_es` column (a line without it keeps what it had). Every row is
 /// checked first; if any is bad nothing is stored and every bad row is reported. Lines
 /// already present are updated, so importing the same file again changes nothing but the
 /// import time; lines missing from the file are kept, since seizures may cite them.
