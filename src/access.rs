@@ -1,6 +1,7 @@
 //! Who may do what: the one place where SPEC.md's role table becomes code.
 
-use crate::user::Role;
+use crate::ids::UserId;
+use crate::user::{Role, User};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Permission {
@@ -36,6 +37,17 @@ pub fn allows(role: Role, permission: Permission) -> bool {
         ChangeInstrumentStatus => matches!(role, Supervisor | Admin),
     }
 }
+
+/// Whether `user` may see, print and download the labels of a seizure's samples: the lab's
+/// sample handlers for any seizure, a customs officer only for the seizures they registered
+/// (their bags leave the border post labelled; other posts' seizures are not theirs to print).
+pub fn may_print_labels(user: &User, registered_by: &UserId) -> bool {
+    allows(user.role, Permission::HandleSamples)
+        || (user.role == Role::Enforcement && &user.id == registered_by)
+}
+
+/// The i18n key of the refusal `may_print_labels` gives.
+pub const REFUSED_LABELS: &str = "errors.forbidden.print_labels";
 
 /// The i18n key explaining a refusal, shown on the 403 page.
 pub fn refusal_reason(permission: Permission) -> &'static str {

@@ -23,6 +23,7 @@ pub mod keyset;
 pub mod label;
 pub mod logging;
 pub mod method;
+pub mod office;
 pub mod personnel;
 pub mod sample;
 pub mod search;

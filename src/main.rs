@@ -80,7 +80,8 @@ enum Command {
     },
     /// Import or update the tariff nomenclature from FILE.csv.
     ///
-    /// Columns section,hscode,description,parent,level, as in the HS2022 file; a national
+    /// Columns section,hscode,description,parent,level, as in the HS2022 file, and optionally
+    /// description_es (the Spanish wording, shown in the Spanish interface); a national
     /// tariff with 8–10 digit lines uses the same layout. Nothing is stored if any row is bad
     /// (each is reported with its line number); lines already present are updated.
     ImportTariff {

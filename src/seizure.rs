@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::audit::{self, Handler};
-use crate::db::schema::{customs_offices, seizures};
+use crate::db::schema::{customs_offices, samples, seizures};
 use crate::db::{now, text_enum, write_tx, DbConn};
 use crate::error::AppError;
 use crate::ids::{SeizureId, UserId};
@@ -143,6 +143,20 @@ fn validate(
     let declaration_number =
         optional_text(errors, "declaration_number", &input.declaration_number, 60)
             .map(|d| normalize_reference(&d));
+    // The office's format rules (or the SUNAT defaults); only a value otherwise fine is
+    // checked, so one field shows one problem.
+    let rules = crate::office::rules_for(conn, &customs_office)?;
+    if !reference.is_empty()
+        && errors.get("reference").is_none()
+        && !rules.reference.accepts(&reference)
+    {
+        errors.add("reference", "validation.office_format");
+    }
+    if let Some(d) = &declaration_number {
+        if errors.get("declaration_number").is_none() && !rules.declaration.accepts(d) {
+            errors.add("declaration_number", "validation.office_format");
+        }
+    }
     let seized_at = if input.seized_at.trim().is_empty() {
         errors.add("seized_at", "validation.required");
         now()
@@ -226,6 +240,7 @@ pub fn register(
     let mut errors = FieldErrors::default();
     let (valid, check) = validate(conn, input, tz, &mut errors)?;
     let samples_valid = sample::validate_rows(sample_inputs, seal_required, &mut errors);
+    check_seals(sample_inputs, Vec::new(), &mut errors);
     if !valid.reference.is_empty() && find_by_reference(conn, &valid.reference)?.is_some() {
         errors.add("reference", "validation.reference_taken");
     }
@@ -300,6 +315,15 @@ pub fn add_samples(
 ) -> Result<Vec<Sample>, AppError> {
     let mut errors = FieldErrors::default();
     let valid = sample::validate_rows(inputs, seal_required, &mut errors);
+    let existing: Vec<Option<String>> = samples::table
+        .filter(samples::seizure_id.eq(seizure_id))
+        .select(samples::seal_number)
+        .load(conn)?;
+    check_seals(
+        inputs,
+        existing.into_iter().flatten().collect(),
+        &mut errors,
+    );
     errors.into_result()?;
     write_tx(conn, |conn| {
         let seizure = find(conn, seizure_id)?;
@@ -317,6 +341,45 @@ pub fn add_samples(
         }
         Ok(out)
     })
+}
+
+/// Refuses a seal number given twice in one seizure, among the rows typed or against the
+/// seizure's samples already registered: a seal identifies one bag. The message goes beside
+/// the later row's seal field.
+fn check_seals(inputs: &[SampleInput], existing: Vec<String>, errors: &mut FieldErrors) {
+    let mut seen: std::collections::HashSet<String> = existing.into_iter().collect();
+    for (i, input) in inputs.iter().enumerate().filter(|(_, s)| !s.is_blank()) {
+        let field = format!("s{i}_seal_number");
+        if let Some(seal) = sample::normalize_seal(&input.seal_number) {
+            if !seen.insert(seal) && errors.get(&field).is_none() {
+                errors.add(&field, "validation.seal_repeated");
+            }
+        }
+    }
+}
+
+/// Countries every border post sees most: Peru's own and its neighbour Bolivia.
+pub const PINNED_COUNTRIES: [&str; 2] = ["PE", "BO"];
+
+/// The countries to show first in the origin list: the pinned ones, then the origins of the
+/// lab's latest seizures (the newest 50 rows, read through the seized_at index), at most
+/// `limit` in all, most recent first.
+pub fn frequent_origins(conn: &mut DbConn, limit: usize) -> QueryResult<Vec<String>> {
+    let recent: Vec<Option<String>> = seizures::table
+        .order((seizures::seized_at.desc(), seizures::id.desc()))
+        .select(seizures::origin_country)
+        .limit(50)
+        .load(conn)?;
+    let mut out: Vec<String> = PINNED_COUNTRIES.iter().map(|c| c.to_string()).collect();
+    for code in recent.into_iter().flatten() {
+        if out.len() >= limit {
+            break;
+        }
+        if !out.contains(&code) {
+            out.push(code);
+        }
+    }
+    Ok(out)
 }
 
 pub fn find(conn: &mut DbConn, id: &SeizureId) -> QueryResult<Seizure> {

@@ -24,7 +24,10 @@ const COLUMNS: [&str; 5] = ["section", "hscode", "description", "parent", "level
 /// The marker the HS files use for "no parent / no section" and for the root line.
 const ROOT: &str = "TOTAL";
 
-/// Rows per INSERT: well below SQLite's and PostgreSQL's bind-parameter limits (7 per row).
+/// Optional column with a national tariff's Spanish wording (`descripcion` also accepted).
+const SPANISH_COLUMNS: [&str; 3] = ["description_es", "descripcion", "descripción"];
+
+/// Rows per INSERT: well below SQLite's and PostgreSQL's bind-parameter limits (8 per row).
 const CHUNK: usize = 500;
 
 #[derive(Queryable, Selectable, Debug, Clone, PartialEq, Eq, Serialize)]
@@ -37,6 +40,7 @@ pub struct TariffLine {
     pub level: i32,
     pub nomenclature: String,
     pub imported_at: NaiveDateTime,
+    pub description_es: Option<String>,
 }
 
 // NULL rather than DEFAULT for a missing section or parent: SQLite's multi-row upsert cannot
@@ -51,6 +55,36 @@ struct NewTariffLine {
     level: i32,
     nomenclature: String,
     imported_at: NaiveDateTime,
+    description_es: Option<String>,
+}
+
+diesel::define_sql_function! {
+    /// SQL `coalesce()`: a re-import without Spanish wording keeps the wording a line had.
+    fn coalesce(
+        x: diesel::sql_types::Nullable<diesel::sql_types::Text>,
+        y: diesel::sql_types::Nullable<diesel::sql_types::Text>,
+    ) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+
+/// The description to show in `lang`: the Spanish wording where the tariff gave one.
+pub fn description_in(lang: Lang, english: String, spanish: Option<String>) -> String {
+    match (lang, spanish) {
+        (Lang::Es, Some(es)) if !es.is_empty() => es,
+        _ => english,
+    }
+}
+
+/// A stored code (digits only) as tariffs print it: the heading, then pairs of digits,
+/// `33030000` as `3303.00.00`. Storage and comparisons keep the digits.
+pub fn display_code(code: &str) -> String {
+    let mut out = String::with_capacity(code.len() + 4);
+    for (i, c) in code.chars().enumerate() {
+        if i >= 4 && i % 2 == 0 {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// A tariff code as digits only: declarations and national tariffs write `0101.21.00.00`,
@@ -70,7 +104,11 @@ pub enum TariffCheck {
     Malformed,
     /// The tariff line that matched: the code itself or, for a national 8–10 digit code, the
     /// most specific line it falls under (its 8-digit line or its 6-digit HS subheading).
-    Known { code: String, description: String },
+    Known {
+        code: String,
+        description: String,
+        description_es: Option<String>,
+    },
     /// Well formed, but no such line (nor its subheading) in the imported tariff.
     Unknown,
     /// No tariff has been imported yet, so the code cannot be checked.
@@ -112,42 +150,68 @@ pub fn check_code(conn: &mut DbConn, raw: &str) -> QueryResult<TariffCheck> {
             candidates.push(code[..prefix].to_string());
         }
     }
-    let found: Vec<(String, String)> = tariff_lines::table
+    let found: Vec<(String, String, Option<String>)> = tariff_lines::table
         .filter(tariff_lines::hs_code.eq_any(&candidates))
-        .select((tariff_lines::hs_code, tariff_lines::description))
+        .select((
+            tariff_lines::hs_code,
+            tariff_lines::description,
+            tariff_lines::description_es,
+        ))
         .load(conn)?;
-    Ok(found
-        .into_iter()
-        .max_by_key(|(c, _)| c.len())
-        .map_or(TariffCheck::Unknown, |(code, description)| {
-            TariffCheck::Known { code, description }
-        }))
+    Ok(found.into_iter().max_by_key(|(c, _, _)| c.len()).map_or(
+        TariffCheck::Unknown,
+        |(code, description, description_es)| TariffCheck::Known {
+            code,
+            description,
+            description_es,
+        },
+    ))
 }
 
 /// Tariff lines for a code field's suggestions: codes starting with what was typed (dots and
 /// spaces ignored), or, for words, lines whose description contains them; at most `limit`,
-/// by code.
-pub fn suggest(conn: &mut DbConn, typed: &str, limit: i64) -> QueryResult<Vec<(String, String)>> {
+/// by code. Descriptions in `lang` where the tariff has them.
+pub fn suggest(
+    conn: &mut DbConn,
+    typed: &str,
+    limit: i64,
+    lang: Lang,
+) -> QueryResult<Vec<(String, String)>> {
     let code = normalize_code(typed);
     if code.is_empty() {
         return Ok(Vec::new());
     }
     let query = tariff_lines::table
-        .select((tariff_lines::hs_code, tariff_lines::description))
+        .select((
+            tariff_lines::hs_code,
+            tariff_lines::description,
+            tariff_lines::description_es,
+        ))
         .order(tariff_lines::hs_code.asc())
         .limit(limit);
-    if code.bytes().all(|b| b.is_ascii_digit()) {
+    let rows: Vec<(String, String, Option<String>)> = if code.bytes().all(|b| b.is_ascii_digit()) {
         query
             .filter(tariff_lines::hs_code.like(format!("{code}%")))
-            .load(conn)
+            .load(conn)?
     } else if typed.trim().chars().count() >= 3 {
-        let words = typed.trim().to_lowercase().replace(['%', '_'], "");
+        let words = format!("%{}%", typed.trim().to_lowercase().replace(['%', '_'], ""));
         query
-            .filter(crate::db::lower(tariff_lines::description).like(format!("%{words}%")))
-            .load(conn)
+            .filter(
+                crate::db::lower(tariff_lines::description)
+                    .like(words.clone())
+                    .or(
+                        crate::db::lower(tariff_lines::description_es.assume_not_null())
+                            .like(words),
+                    ),
+            )
+            .load(conn)?
     } else {
-        Ok(Vec::new())
-    }
+        Vec::new()
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(code, en, es)| (code, description_in(lang, en, es)))
+        .collect())
 }
 
 pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
@@ -255,7 +319,8 @@ pub fn import_file(
     import_csv(conn, actor, file, &file_name, nomenclature)
 }
 
-/// Imports a tariff in the layout `section,hscode,description,parent,level`. Every row is
+/// Imports a tariff in the layout `section,hscode,description,parent,level`, with an optional
+/// Spanish `description_es` column (a line without it keeps what it had). Every row is
 /// checked first; if any is bad nothing is stored and every bad row is reported. Lines
 /// already present are updated, so importing the same file again changes nothing but the
 /// import time; lines missing from the file are kept, since seizures may cite them.
@@ -323,6 +388,10 @@ fn upsert(conn: &mut DbConn, chunk: &[NewTariffLine]) -> QueryResult<usize> {
             tariff_lines::level.eq(excluded(tariff_lines::level)),
             tariff_lines::nomenclature.eq(excluded(tariff_lines::nomenclature)),
             tariff_lines::imported_at.eq(excluded(tariff_lines::imported_at)),
+            tariff_lines::description_es.eq(coalesce(
+                excluded(tariff_lines::description_es),
+                tariff_lines::description_es,
+            )),
         ));
     match conn {
         DbConn::Sqlite(c) => query.execute(c),
@@ -360,6 +429,9 @@ fn parse<R: Read>(
         return Err(ImportError::MissingColumns(missing));
     }
     let [section_i, code_i, description_i, parent_i, level_i] = index;
+    let spanish_i = names
+        .iter()
+        .position(|n| SPANISH_COLUMNS.contains(&n.as_str()));
 
     let mut lines = Vec::new();
     let mut errors = Vec::new();
@@ -441,6 +513,10 @@ fn parse<R: Read>(
             parent,
             nomenclature: nomenclature.to_string(),
             imported_at,
+            description_es: spanish_i
+                .map(field)
+                .filter(|d| !d.is_empty())
+                .map(str::to_string),
         });
     }
     if !errors.is_empty() {
@@ -450,4 +526,39 @@ fn parse<R: Read>(
         return Err(ImportError::NoLines);
     }
     Ok(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_display_as_tariffs_print_them() {
+        assert_eq!(display_code("33030000"), "3303.00.00");
+        assert_eq!(display_code("330300"), "3303.00");
+        assert_eq!(display_code("3303000010"), "3303.00.00.10");
+        assert_eq!(display_code("3303"), "3303");
+        assert_eq!(display_code("01"), "01");
+        assert_eq!(display_code(""), "");
+        // What is displayed normalizes back to the stored digits.
+        assert_eq!(normalize_code(&display_code("3303000010")), "3303000010");
+    }
+
+    #[test]
+    fn spanish_wording_only_in_spanish_and_only_when_given() {
+        let en = || "Perfumes".to_string();
+        assert_eq!(
+            description_in(Lang::Es, en(), Some("Perfumes y aguas de tocador".into())),
+            "Perfumes y aguas de tocador"
+        );
+        assert_eq!(
+            description_in(Lang::En, en(), Some("Perfumes y aguas".into())),
+            "Perfumes"
+        );
+        assert_eq!(description_in(Lang::Es, en(), None), "Perfumes");
+        assert_eq!(
+            description_in(Lang::Es, en(), Some(String::new())),
+            "Perfumes"
+        );
+    }
 }

@@ -55,6 +55,7 @@ diesel::table! {
         level -> Integer,
         nomenclature -> Text,
         imported_at -> Timestamp,
+        description_es -> Nullable<Text>,
     }
 }
 
@@ -564,6 +565,10 @@ diesel::table! {
     customs_offices (name) {
         name -> Text,
         created_at -> Timestamp,
+        reference_pattern -> Nullable<Text>,
+        reference_example -> Nullable<Text>,
+        declaration_pattern -> Nullable<Text>,
+        declaration_example -> Nullable<Text>,
     }
 }
 

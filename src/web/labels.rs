@@ -8,7 +8,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::access::Permission;
+use crate::access::{self, Permission};
 use crate::error::AppError;
 use crate::ids::{SampleId, SeizureId};
 use crate::label::{self, LabelData, LabelSize, LabelView};
@@ -77,6 +77,17 @@ async fn of_seizure(state: &AppState, id: SeizureId) -> Result<(Seizure, Vec<Sam
     state
         .db(move |conn| Ok((seizure::find(conn, &id)?, sample::of_seizure(conn, &id)?)))
         .await
+}
+
+/// Refuses the labels of a seizure the signed-in user may not print (see
+/// `access::may_print_labels`); checked after loading, since it depends on who registered it.
+fn check(ctx: &Ctx, seizure: &Seizure) -> Result<(), AppError> {
+    let user = ctx.user()?;
+    if access::may_print_labels(&user, &seizure.registered_by) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(access::REFUSED_LABELS))
+    }
 }
 
 fn sheet(
@@ -156,8 +167,9 @@ async fn sample_sheet(
     path: web::Path<SampleId>,
     query: web::Query<SizeQuery>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(Permission::HandleSamples)?;
+    ctx.require(Permission::ViewCases)?;
     let (seizure, samples) = of_sample(&state, path.into_inner()).await?;
+    check(&ctx, &seizure)?;
     let base = format!("/samples/{}", samples[0].id);
     let title = samples[0].lab_code.clone();
     sheet(ctx, &seizure, &samples, query.size(), &base, title)
@@ -169,8 +181,9 @@ async fn sample_zpl(
     path: web::Path<SampleId>,
     query: web::Query<SizeQuery>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(Permission::HandleSamples)?;
+    ctx.require(Permission::ViewCases)?;
     let (seizure, samples) = of_sample(&state, path.into_inner()).await?;
+    check(&ctx, &seizure)?;
     let name = samples[0].lab_code.clone();
     Ok(zpl(&ctx, &seizure, &samples, query.size(), &name))
 }
@@ -181,8 +194,9 @@ async fn seizure_sheet(
     path: web::Path<SeizureId>,
     query: web::Query<SizeQuery>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(Permission::HandleSamples)?;
+    ctx.require(Permission::ViewCases)?;
     let (seizure, samples) = of_seizure(&state, path.into_inner()).await?;
+    check(&ctx, &seizure)?;
     let base = format!("/seizures/{}", seizure.id);
     let title = seizure.reference.clone();
     sheet(ctx, &seizure, &samples, query.size(), &base, title)
@@ -194,8 +208,9 @@ async fn seizure_zpl(
     path: web::Path<SeizureId>,
     query: web::Query<SizeQuery>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(Permission::HandleSamples)?;
+    ctx.require(Permission::ViewCases)?;
     let (seizure, samples) = of_seizure(&state, path.into_inner()).await?;
+    check(&ctx, &seizure)?;
     Ok(zpl(
         &ctx,
         &seizure,

@@ -16,6 +16,7 @@ pub mod labels;
 pub mod locations;
 pub mod methods;
 pub mod middleware;
+pub mod offices;
 pub mod personnel;
 pub mod samples;
 pub mod search;
@@ -240,6 +241,7 @@ pub fn build_app(
         .configure(instruments::config)
         .configure(personnel::config)
         .configure(tariff::config)
+        .configure(offices::config)
         .default_service(web::to(errors::not_found))
 }
 

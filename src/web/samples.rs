@@ -322,6 +322,8 @@ struct ShowPage {
     chain_ok: bool,
     kinds: Vec<EventKind>,
     can_handle: bool,
+    /// The lab, or the officer who registered the seizure (`access::may_print_labels`).
+    can_print: bool,
     overdue: bool,
 }
 
@@ -352,11 +354,16 @@ async fn show(
         })
         .await?;
     let can_handle = ctx.can(Permission::HandleSamples);
+    let can_print = ctx
+        .user
+        .as_ref()
+        .is_some_and(|u| crate::access::may_print_labels(u, &seizure.registered_by));
     render_status(
         &ShowPage {
             kinds: movement::available(sample.status),
             overdue: sample.is_overdue(today(&ctx)),
             can_handle,
+            can_print,
             ctx,
             sample,
             seizure,

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::access::Permission;
 use crate::error::AppError;
 use crate::ids::SeizureId;
+use crate::office::Office;
 use crate::sample::{self, Priority, Sample, SampleInput, UNITS};
 use crate::seizure::{self, RiskChannel, Seizure, SeizureFilter, SeizureInput};
 use crate::user::Role;
@@ -33,6 +34,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 /// The choices the seizure and sample forms offer.
 pub struct Choices {
     pub offices: Vec<String>,
+    /// Countries shown first in the origin list (code, name).
+    pub frequent: Vec<(String, String)>,
     pub countries: &'static [(String, String)],
     pub channels: &'static [RiskChannel],
     pub units: &'static [&'static str],
@@ -40,9 +43,15 @@ pub struct Choices {
 }
 
 impl Choices {
+    /// Whether `code` is among the countries listed first.
+    pub fn is_frequent(&self, code: &str) -> bool {
+        self.frequent.iter().any(|(c, _)| c == code)
+    }
+
     fn load(ctx: &Ctx, offices: Vec<String>) -> Choices {
         Choices {
             offices,
+            frequent: Vec::new(),
             countries: crate::country::options(ctx.lang),
             channels: RiskChannel::ALL,
             units: UNITS,
@@ -60,6 +69,33 @@ struct NewPage {
     errors: FieldErrors,
     choices: Choices,
     seal_required: bool,
+    /// The format rules of the office typed (the defaults before one is).
+    rules: Office,
+}
+
+/// What the registration form offers: the offices in use, the countries seen most, and the
+/// format rules of the office in the form.
+async fn form_choices(
+    ctx: &Ctx,
+    state: &AppState,
+    office_name: &str,
+) -> Result<(Choices, Office), AppError> {
+    let name = office_name.to_string();
+    let (offices, frequent, rules) = state
+        .db(move |conn| {
+            Ok((
+                seizure::offices(conn)?,
+                seizure::frequent_origins(conn, 8)?,
+                crate::office::rules_for(conn, &name)?,
+            ))
+        })
+        .await?;
+    let mut choices = Choices::load(ctx, offices);
+    choices.frequent = frequent
+        .into_iter()
+        .filter_map(|code| crate::country::name(&code, ctx.lang).map(|n| (code, n)))
+        .collect();
+    Ok((choices, rules))
 }
 
 fn blank_rows(n: usize) -> Vec<SampleInput> {
@@ -73,7 +109,6 @@ fn blank_rows(n: usize) -> Vec<SampleInput> {
 
 async fn new_form(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let user = ctx.require(Permission::RegisterSeizure)?;
-    let offices = state.db(|conn| Ok(seizure::offices(conn)?)).await?;
     let form = SeizureInput {
         seized_at: local_input_value(&crate::db::now(), ctx.tz),
         seizing_officer: if user.role == Role::Enforcement {
@@ -83,7 +118,7 @@ async fn new_form(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpResponse, 
         },
         ..Default::default()
     };
-    let choices = Choices::load(&ctx, offices);
+    let (choices, rules) = form_choices(&ctx, &state, &form.customs_office).await?;
     render_status(
         &NewPage {
             seal_required: user.role == Role::Enforcement,
@@ -92,6 +127,7 @@ async fn new_form(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpResponse, 
             rows: blank_rows(2),
             errors: FieldErrors::default(),
             choices,
+            rules,
         },
         StatusCode::OK,
     )
@@ -117,8 +153,7 @@ async fn create(
     if pairs.get("add_row").is_some() {
         rows.extend(blank_rows(1));
         rows.truncate(MAX_ROWS);
-        let offices = state.db(|conn| Ok(seizure::offices(conn)?)).await?;
-        let choices = Choices::load(&ctx, offices);
+        let (choices, rules) = form_choices(&ctx, &state, &form.customs_office).await?;
         return render_status(
             &NewPage {
                 ctx,
@@ -127,6 +162,7 @@ async fn create(
                 errors: FieldErrors::default(),
                 choices,
                 seal_required,
+                rules,
             },
             StatusCode::OK,
         );
@@ -142,7 +178,15 @@ async fn create(
     match registered {
         Submitted::Done(done) => {
             let codes: Vec<&str> = done.samples.iter().map(|s| s.lab_code.as_str()).collect();
-            session::push_flash(
+            // The officer's next step at the border post: label the bags before they leave.
+            let labels =
+                crate::access::may_print_labels(&user, &done.seizure.registered_by).then(|| {
+                    session::FlashLink {
+                        href: format!("/seizures/{}/labels", done.seizure.id),
+                        text: ctx.t("labels.print_all"),
+                    }
+                });
+            session::push_flash_with(
                 &session,
                 "ok",
                 ctx.tf(
@@ -152,6 +196,7 @@ async fn create(
                         ("codes", &codes.join(", ")),
                     ],
                 ),
+                labels,
             );
             if done.unknown_tariff_code {
                 session::push_flash(
@@ -160,15 +205,16 @@ async fn create(
                     ctx.t1(
                         "seizures.unknown_tariff_code",
                         "code",
-                        done.seizure.declared_hs_code.as_deref().unwrap_or(""),
+                        crate::tariff::display_code(
+                            done.seizure.declared_hs_code.as_deref().unwrap_or(""),
+                        ),
                     ),
                 );
             }
             Ok(see_other(&format!("/seizures/{}", done.seizure.id)))
         }
         Submitted::Invalid(errors) => {
-            let offices = state.db(|conn| Ok(seizure::offices(conn)?)).await?;
-            let choices = Choices::load(&ctx, offices);
+            let (choices, rules) = form_choices(&ctx, &state, &form.customs_office).await?;
             invalid(&NewPage {
                 ctx,
                 form,
@@ -176,6 +222,7 @@ async fn create(
                 errors,
                 choices,
                 seal_required,
+                rules,
             })
         }
     }
@@ -285,6 +332,13 @@ struct ShowPage {
     can_print: bool,
 }
 
+impl ShowPage {
+    /// A tariff code as tariffs print it (3303.00.00).
+    fn hs(&self, code: &str) -> String {
+        crate::tariff::display_code(code)
+    }
+}
+
 async fn show(
     ctx: Ctx,
     state: web::Data<AppState>,
@@ -320,13 +374,24 @@ async fn show(
         _ => None,
     };
     let tariff_description = match tariff {
-        crate::tariff::TariffCheck::Known { description, .. } => Some(description),
+        crate::tariff::TariffCheck::Known {
+            description,
+            description_es,
+            ..
+        } => Some(crate::tariff::description_in(
+            ctx.lang,
+            description,
+            description_es,
+        )),
         _ => None,
     };
     render_status(
         &ShowPage {
             can_add_samples: ctx.can(Permission::RegisterSeizure),
-            can_print: ctx.can(Permission::HandleSamples),
+            can_print: ctx
+                .user
+                .as_ref()
+                .is_some_and(|u| crate::access::may_print_labels(u, &seizure.registered_by)),
             ctx,
             seizure,
             samples,

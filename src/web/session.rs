@@ -24,6 +24,15 @@ pub struct Flash {
     /// `ok`, `info` or `error`: the CSS class of the message.
     pub kind: String,
     pub text: String,
+    /// The next step the message offers (after registering a seizure: print its labels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<FlashLink>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FlashLink {
+    pub href: String,
+    pub text: String,
 }
 
 /// The token of the signed-in session this cookie carries, if any.
@@ -68,10 +77,16 @@ pub fn set_lang(session: &Session, lang: Lang) {
 }
 
 pub fn push_flash(session: &Session, kind: &str, text: String) {
+    push_flash_with(session, kind, text, None);
+}
+
+/// A message with a link to the next step.
+pub fn push_flash_with(session: &Session, kind: &str, text: String, link: Option<FlashLink>) {
     let mut list: Vec<Flash> = session.get(FLASH).ok().flatten().unwrap_or_default();
     list.push(Flash {
         kind: kind.to_string(),
         text,
+        link,
     });
     let _ = session.insert(FLASH, list);
 }

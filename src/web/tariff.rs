@@ -149,12 +149,16 @@ async fn suggest(
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::RegisterSeizure)?;
     let typed = query.into_inner().q;
+    let lang = ctx.lang;
     let lines = state
-        .db(move |conn| Ok(tariff::suggest(conn, &typed, SUGGESTIONS)?))
+        .db(move |conn| Ok(tariff::suggest(conn, &typed, SUGGESTIONS, lang)?))
         .await?;
     let body: Vec<Suggestion> = lines
         .into_iter()
-        .map(|(code, description)| Suggestion { code, description })
+        .map(|(code, description)| Suggestion {
+            code: tariff::display_code(&code),
+            description,
+        })
         .collect();
     Ok(HttpResponse::Ok().json(body))
 }

@@ -1038,12 +1038,48 @@ async fn border_post_on_a_phone_in_a_real_browser() {
         Some(3),
         "seizure details and one per sample row"
     );
+    // Required fields are marked (and the marker explained); the acta and DAM fields show
+    // the expected format.
+    let guidance = w
+        .js("return [document.querySelectorAll('label .req').length, \
+             document.getElementById('f-reference').getAttribute('aria-required'), \
+             document.getElementById('h-reference').textContent, \
+             document.getElementById('h-declaration_number').textContent, \
+             document.body.textContent.includes('Los campos marcados con * son obligatorios.')];")
+        .await;
+    assert!(guidance[0].as_u64().unwrap() >= 8, "{guidance}");
+    assert_eq!(guidance[1], "true");
+    assert!(guidance[2].as_str().unwrap().contains("ACTA-2026-000412"));
+    assert!(guidance[3].as_str().unwrap().contains("118-2026-10-012345"));
+    assert_eq!(guidance[4], true);
     w.shot("phone-seizure-form-es").await;
-    // Enter in the first field with most of the form empty: the problems are listed, with
-    // the focus on the list, and each leads to its field.
+    // A DAM that is no DAM, then Enter in the first field with most of the form empty: the
+    // problems are listed, with the focus on the list, and each leads to its field.
+    click(&mut w, "details.more > summary").await;
+    w.fill("declaration_number", "DAM???").await;
     w.type_enter("reference", "ACTA-2026-0520").await;
     w.wait_text("Revise los campos marcados").await;
     w.summary_leads_to("f-place").await;
+    // The DAM's message sits beside its field, with the example, the input kept.
+    let dam = w
+        .js(
+            "const f = document.getElementById('f-declaration_number'); \
+             const e = document.getElementById('e-declaration_number'); \
+             return [f.value, e.textContent, e.parentElement === f.parentElement, \
+             f.getAttribute('aria-describedby')];",
+        )
+        .await;
+    assert_eq!(dam[0], "DAM???");
+    assert!(
+        dam[1]
+            .as_str()
+            .unwrap()
+            .contains("No sigue el formato de esta aduana.")
+            && dam[1].as_str().unwrap().contains("118-2026-10-012345"),
+        "{dam}"
+    );
+    assert_eq!(dam[2], true);
+    assert!(dam[3].as_str().unwrap().contains("e-declaration_number"));
     w.shot("phone-seizure-errors-es").await;
 
     // Switching language in the middle of the form keeps what was typed. Without script the
@@ -1067,6 +1103,7 @@ async fn border_post_on_a_phone_in_a_real_browser() {
     w.shot("phone-seizure-form-en").await;
 
     // Two sealed samples, typed on the phone; the Go key registers.
+    w.fill("declaration_number", "118-2026-10-012345").await;
     w.fill("place", "Puente internacional, control de salida")
         .await;
     choose(&mut w, "risk_channel", "red").await;
@@ -1085,6 +1122,20 @@ async fn border_post_on_a_phone_in_a_real_browser() {
         assert!(text.contains(&code), "{code}:\n{text}");
     }
     w.shot("phone-seizure-page-en").await;
+    // The confirmation offers the labels, and the officer may print them.
+    let seizure_path = w.path().await;
+    click(&mut w, ".flash a.button").await;
+    w.wait_path(&format!("{seizure_path}/labels")).await;
+    let symbols = w
+        .js("return document.querySelectorAll('svg').length;")
+        .await;
+    assert!(
+        symbols.as_u64().unwrap() >= 4,
+        "two labels, a barcode and a QR each"
+    );
+    w.shot("phone-labels-en").await;
+    w.go(&seizure_path).await;
+    w.wait_text("Cajetilla de la caja 5").await;
     w.switch_language().await;
     w.wait_text("Cajetilla de la caja 5").await;
     w.wait_text("Muestras").await;
@@ -1202,6 +1253,20 @@ async fn lab_records_in_a_real_browser() {
     w.submit("form[action='/admin/tariff']").await;
     w.wait_text("nandina.csv importado como NANDINA").await;
     w.shot("tariff-imported").await;
+    // A customs office's acta format: an example that does not follow the pattern is refused
+    // beside it, then the rule is saved and listed.
+    w.go("/admin/offices").await;
+    w.wait_text("Aduanas y formatos").await;
+    w.fill("name", "Aduana Desaguadero").await;
+    w.fill("reference_pattern", "'DSG'-NNNN-NNN").await;
+    w.fill("reference_example", "DSG-26-1").await;
+    w.submit("form[action='/admin/offices']").await;
+    w.wait_text("El ejemplo no sigue el patrón.").await;
+    w.shot("office-rule-refused").await;
+    w.fill("reference_example", "DSG-2026-001").await;
+    w.submit("form[action='/admin/offices']").await;
+    w.wait_text("Regla de Aduana Desaguadero guardada.").await;
+    w.shot("office-rules").await;
     w.submit("form[action='/logout']").await;
     w.wait_path("/login").await;
 

@@ -279,7 +279,7 @@ fn lab_codes_are_unique_and_gapless_under_concurrent_registration() {
                     let done = seizure::register(
                         &mut conn,
                         &officer.handler(None),
-                        &seizure_input(&format!("ACTA-C-{t}-{i}")),
+                        &seizure_input(&format!("ACTA-C{t}-{i}")),
                         &[sample_input("S1"), sample_input("S2")],
                         true,
                         TZ,
@@ -1054,7 +1054,7 @@ async fn unknown_declared_tariff_code_warns_but_registers() {
     let unknown = c.post("/seizures", &fields("ACTA-K-2", "2939.79")).await;
     assert_eq!(unknown.status, StatusCode::SEE_OTHER);
     let page = c.get(unknown.location().unwrap()).await;
-    page.assert_contains("la subpartida 293979 no figura en el arancel importado");
+    page.assert_contains("la subpartida 2939.79 no figura en el arancel importado");
     page.assert_contains("Esta subpartida no figura en el arancel importado");
 }
 

@@ -23,6 +23,7 @@ mod personnel;
 mod requests;
 mod schema;
 mod search_audit;
+mod seizform;
 mod sessions;
 mod tariff;
 mod ui;

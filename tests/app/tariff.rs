@@ -56,6 +56,7 @@ fn known(code: &str, description: &str) -> TariffCheck {
     TariffCheck::Known {
         code: code.into(),
         description: description.into(),
+        description_es: None,
     }
 }
 
@@ -481,13 +482,14 @@ I,0101,,01,4
         .iter()
         .map(|l| l["code"].as_str().unwrap())
         .collect();
+    // Shown as tariffs print them; the field accepts the dots back.
     assert_eq!(
         codes,
-        vec!["010121", "01012100", "0101210000", "0101290000"]
+        vec!["0101.21", "0101.21.00", "0101.21.00.00", "0101.29.00.00"]
     );
     let words: serde_json::Value =
         serde_json::from_str(&o.get("/tariff/suggest?q=CARRERA").await.body).unwrap();
-    assert_eq!(words[0]["code"], "0101210000");
+    assert_eq!(words[0]["code"], "0101.21.00.00");
     assert_eq!(o.get("/admin/tariff").await.status, 403);
     let mut t = app.client().await;
     t.login("tecnico", "clave de laboratorio").await;

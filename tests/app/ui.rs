@@ -10,7 +10,7 @@ use lims::user::Role;
 const PW: &str = "clave de prueba larga";
 
 /// The fields of a seizure with one sealed sample, as the officer's form sends them.
-fn seizure_form(reference: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn seizure_form(reference: &str) -> Vec<(&'static str, String)> {
     [
         ("reference", reference),
         ("customs_office", "Aduana Desaguadero"),
@@ -29,7 +29,7 @@ fn seizure_form(reference: &str) -> Vec<(&'static str, String)> {
     .collect()
 }
 
-fn pairs<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+pub(crate) fn pairs<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     fields.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
