@@ -160,6 +160,11 @@ pub type AfterKey<Key, IdCol, Id> = Before<
 /// apart.
 pub trait Comparison: Copy {
     fn sql(&self) -> &'static str;
+    /// Whether to lead with `a >= x` alone: SQLite seeks an index on an expression by such a
+    /// range, but not by a row value whose first member is that expression.
+    fn lead_with_range(&self) -> bool {
+        false
+    }
 }
 
 #[derive(Debug, Clone, Copy, QueryId, diesel::expression::ValidGrouping)]
@@ -176,6 +181,10 @@ impl Comparison for Lt {
 impl Comparison for Gt {
     fn sql(&self) -> &'static str {
         ") > ("
+    }
+
+    fn lead_with_range(&self) -> bool {
+        true
     }
 }
 
@@ -236,6 +245,13 @@ where
     Y: QueryFragment<DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        if self.op.lead_with_range() {
+            out.push_sql("(");
+            self.at.walk_ast(out.reborrow())?;
+            out.push_sql(" >= ");
+            self.at_value.walk_ast(out.reborrow())?;
+            out.push_sql(" AND ");
+        }
         out.push_sql("(");
         self.at.walk_ast(out.reborrow())?;
         out.push_sql(", ");
@@ -245,6 +261,9 @@ where
         out.push_sql(", ");
         self.id_value.walk_ast(out.reborrow())?;
         out.push_sql(")");
+        if self.op.lead_with_range() {
+            out.push_sql(")");
+        }
         Ok(())
     }
 }
@@ -293,5 +312,42 @@ mod tests {
             pg.contains(r#"WHERE ("samples"."created_at", "samples"."id") < ($1, $2)"#),
             "{pg}"
         );
+    }
+
+    #[test]
+    fn an_ascending_key_leads_with_a_range_the_index_on_its_expression_seeks() {
+        use crate::db::schema::samples;
+        use diesel::prelude::*;
+        let c = KeyCursor {
+            key: "2026-05-01".into(),
+            id: SampleId("01a21f4d-a80c-7537-8e7c-02345f5b317b".into()),
+        };
+        assert_eq!(KeyCursor::<SampleId>::decode(&c.encode()), Some(c.clone()));
+        assert_eq!(
+            KeyCursor::<SampleId>::decode("20261127T231832.716313_x"),
+            None
+        );
+        let key = diesel::dsl::sql::<diesel::sql_types::Text>("k");
+        let q = samples::table
+            .select(samples::id)
+            .filter(after(key, samples::id, &c));
+        let sqlite = diesel::debug_query::<diesel::sqlite::Sqlite, _>(&q).to_string();
+        assert!(
+            sqlite.contains("WHERE (k >= ? AND (k, `samples`.`id`) > (?, ?))"),
+            "{sqlite}"
+        );
+    }
+
+    #[test]
+    fn positions_count_from_one() {
+        assert_eq!(
+            Position::new(91, 41, 41),
+            Position {
+                first: 51,
+                last: 91,
+                total: 91
+            }
+        );
+        assert_eq!(Position::new(0, 0, 0).first, 0);
     }
 }
