@@ -442,22 +442,21 @@ pub struct SeizureFilter {
     pub risk_channel: Option<RiskChannel>,
     pub from: Option<NaiveDateTime>,
     pub until: Option<NaiveDateTime>,
+    /// Only seizures this user registered.
+    pub registered_by: Option<UserId>,
+    /// References and declaration numbers starting with this text.
+    pub text: Option<String>,
 }
 
 /// Keyset position in the seizure list (latest seizure first).
 pub type Cursor = crate::keyset::Cursor<SeizureId>;
 
-pub fn list(
-    conn: &mut DbConn,
-    filter: &SeizureFilter,
-    after: Option<&Cursor>,
-    page_size: i64,
-) -> QueryResult<(Vec<Seizure>, Option<Cursor>)> {
-    let mut q = seizures::table
-        .select(Seizure::as_select())
-        .order((seizures::seized_at.desc(), seizures::id.desc()))
-        .limit(page_size + 1)
-        .into_boxed();
+type Db = <DbConn as diesel::Connection>::Backend;
+
+/// The seizures `filter` matches from `after` on (unordered: a count must not be): the list
+/// and its counts share it.
+fn matching(filter: &SeizureFilter, after: Option<&Cursor>) -> seizures::BoxedQuery<'static, Db> {
+    let mut q = seizures::table.into_boxed();
     if let Some(office) = &filter.customs_office {
         q = q.filter(seizures::customs_office.eq(office.clone()));
     }
@@ -470,10 +469,44 @@ pub fn list(
     if let Some(until) = filter.until {
         q = q.filter(seizures::seized_at.lt(until));
     }
+    if let Some(user) = &filter.registered_by {
+        q = q.filter(seizures::registered_by.eq(user.clone()));
+    }
+    if let Some(text) = &filter.text {
+        let prefix = sample::prefix_pattern(text);
+        q = q.filter(
+            seizures::reference
+                .like(prefix.clone())
+                .escape('\\')
+                .or(seizures::declaration_number.like(prefix).escape('\\')),
+        );
+    }
     if let Some(c) = after {
         q = q.filter(crate::keyset::before(seizures::seized_at, seizures::id, c));
     }
-    let mut rows = q.load(conn)?;
+    q
+}
+
+/// How many seizures `filter` matches from `after` on (all of them without a cursor).
+pub fn count(
+    conn: &mut DbConn,
+    filter: &SeizureFilter,
+    after: Option<&Cursor>,
+) -> QueryResult<i64> {
+    matching(filter, after).count().get_result(conn)
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    filter: &SeizureFilter,
+    after: Option<&Cursor>,
+    page_size: i64,
+) -> QueryResult<(Vec<Seizure>, Option<Cursor>)> {
+    let mut rows = matching(filter, after)
+        .order((seizures::seized_at.desc(), seizures::id.desc()))
+        .select(Seizure::as_select())
+        .limit(page_size + 1)
+        .load(conn)?;
     let next = crate::keyset::split_page(&mut rows, page_size, |s: &Seizure| Cursor {
         at: s.seized_at,
         id: s.id.clone(),

@@ -228,10 +228,16 @@ pub fn append(
     diesel::update(samples::table.find(sample_id))
         .set(samples::updated_at.eq(t))
         .execute(conn)?;
-    let head: (Option<i64>, Option<String>) = samples::table
-        .find(sample_id)
-        .select((samples::custody_head_seq, samples::custody_head_hash))
-        .first(conn)?;
+    let (head_seq, head_hash, holder): (Option<i64>, Option<String>, Option<UserId>) =
+        samples::table
+            .find(sample_id)
+            .select((
+                samples::custody_head_seq,
+                samples::custody_head_hash,
+                samples::holder_id,
+            ))
+            .first(conn)?;
+    let head = (head_seq, head_hash);
     let last: Option<(i64, String)> = custody_events::table
         .filter(custody_events::sample_id.eq(sample_id))
         .order(custody_events::seq.desc())
@@ -290,6 +296,7 @@ pub fn append(
         .set((
             samples::custody_head_seq.eq(event.seq),
             samples::custody_head_hash.eq(&event.hash),
+            samples::holder_id.eq(event.lab_holder_after(holder)),
         ))
         .execute(conn)?;
     // The after JSON is the whole event, so the audit trail names the head it produced.
@@ -303,6 +310,25 @@ pub fn append(
         Some(&event),
     )?;
     Ok(event)
+}
+
+impl CustodyEvent {
+    /// The lab user who holds the sample after this event, `before` being who held it before
+    /// (`None`: nobody in the lab). The same rule as `sample::holding::Holding::of`, reduced to
+    /// lab users, which a test there checks kind by kind; kept on the sample row so lists can
+    /// filter on it.
+    pub fn lab_holder_after(&self, before: Option<UserId>) -> Option<UserId> {
+        match self.kind() {
+            None => before,
+            Some(EventKind::Collected | EventKind::Sealed) => {
+                before.filter(|_| self.to_party.is_none())
+            }
+            Some(EventKind::SentExternal | EventKind::ReturnedToOwner | EventKind::Destroyed) => {
+                None
+            }
+            Some(_) => Some(self.to_user_id.clone().unwrap_or(self.recorded_by.clone())),
+        }
+    }
 }
 
 /// The audit entity of custody events; the entry's id is the event's id.

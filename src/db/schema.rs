@@ -120,6 +120,7 @@ diesel::table! {
         custody_head_seq -> Nullable<BigInt>,
         custody_head_hash -> Nullable<Text>,
         receipt_exceptions -> Nullable<Text>,
+        holder_id -> Nullable<Text>,
     }
 }
 

@@ -352,6 +352,34 @@ mod tests {
         vec![collected, sealed]
     }
 
+    /// The holder kept on the sample row (`CustodyEvent::lab_holder_after`, for lists) is the
+    /// lab user `Holding::of` names, after every kind of event, named or not, by anyone.
+    #[test]
+    fn the_holder_kept_for_lists_agrees_with_the_chain() {
+        for kind in EventKind::ALL {
+            for named in [false, true] {
+                let mut chain = seized();
+                let held = |chain: &[CustodyEvent]| {
+                    chain
+                        .iter()
+                        .fold(None, |before, e| e.lab_holder_after(before))
+                };
+                assert_eq!(held(&chain), Holding::of(&chain).person().cloned());
+                chain.push(to(ev(3, EventKind::ReceivedAtLab, "ana"), "ana"));
+                let mut next = ev(4, kind, "luis");
+                if named {
+                    next = to(next, "eva");
+                }
+                chain.push(next);
+                assert_eq!(
+                    held(&chain),
+                    Holding::of(&chain).person().cloned(),
+                    "{kind:?}, named {named}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn before_receipt_the_officer_holds_it_and_anyone_in_the_lab_takes_it_in() {
         let h = Holding::of(&seized());

@@ -681,6 +681,76 @@ pub struct SampleFilter {
     pub overdue_before: Option<String>,
     /// Only samples received with an exception (broken or different seal, short, rejected).
     pub exceptions: bool,
+    /// Only samples whose work is not over (not in `SampleStatus::CLOSED`).
+    pub open: bool,
+    /// Only samples this lab user holds now.
+    pub holder: Option<UserId>,
+    /// Only samples of seizures this user registered.
+    pub seized_by: Option<UserId>,
+    /// Lab codes, seals and seizure references starting with this text.
+    pub text: Option<String>,
+    pub sort: SampleSort,
+}
+
+/// Orders of the sample list.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum SampleSort {
+    /// Newest registration first.
+    #[default]
+    Newest,
+    /// Earliest due date first; samples without one last.
+    Due,
+    /// Urgent first, each priority by due date.
+    Priority,
+}
+
+impl SampleSort {
+    pub const ALL: [SampleSort; 3] = [SampleSort::Newest, SampleSort::Due, SampleSort::Priority];
+
+    /// As the list's `sort` parameter says it (`""` for the default).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SampleSort::Newest => "",
+            SampleSort::Due => "due",
+            SampleSort::Priority => "priority",
+        }
+    }
+
+    pub fn label_key(self) -> &'static str {
+        match self {
+            SampleSort::Newest => "filters.sort_newest",
+            SampleSort::Due => "filters.sort_due",
+            SampleSort::Priority => "filters.sort_priority",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<SampleSort> {
+        SampleSort::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// The text key of an ascending sort, spelt exactly as the migration's index on it
+    /// (`samples_due_sort_idx`, `samples_priority_sort_idx`) so both backends seek that index.
+    fn key_sql(self) -> Option<&'static str> {
+        match self {
+            SampleSort::Newest => None,
+            SampleSort::Due => Some("COALESCE(samples.due_date, '9999-12-31')"),
+            SampleSort::Priority => Some(
+                "(CASE WHEN samples.priority = 'urgent' THEN '0' ELSE '1' END \
+                 || COALESCE(samples.due_date, '9999-12-31'))",
+            ),
+        }
+    }
+
+    /// A row's value of the sort key, as `key_sql` computes it.
+    fn key_of(self, s: &Sample) -> String {
+        let due = s.due_date.as_deref().unwrap_or("9999-12-31");
+        match self {
+            SampleSort::Newest | SampleSort::Due => due.to_string(),
+            SampleSort::Priority => {
+                format!("{}{due}", if s.priority.is_urgent() { '0' } else { '1' })
+            }
+        }
+    }
 }
 
 /// A list row: the sample with its seizure's reference and office.
@@ -691,30 +761,49 @@ pub struct SampleRow {
     pub customs_office: String,
 }
 
-/// Keyset position in the sample list (newest first, by registration).
-pub type Cursor = crate::keyset::Cursor<SampleId>;
+/// Keyset position in the sample list: by registration time for the newest-first order, by
+/// the sort key for the others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cursor {
+    At(crate::keyset::Cursor<SampleId>),
+    Key(crate::keyset::KeyCursor<SampleId>),
+}
 
-pub fn list(
-    conn: &mut DbConn,
-    filter: &SampleFilter,
-    after: Option<&Cursor>,
-    page_size: i64,
-) -> QueryResult<(Vec<SampleRow>, Option<Cursor>)> {
-    let mut q = samples::table
-        .inner_join(seizures::table)
-        .select((
-            Sample::as_select(),
-            seizures::reference,
-            seizures::customs_office,
-        ))
-        .order((samples::created_at.desc(), samples::id.desc()))
-        .limit(page_size + 1)
-        .into_boxed();
+impl Cursor {
+    pub fn encode(&self) -> String {
+        match self {
+            Cursor::At(c) => c.encode(),
+            Cursor::Key(c) => c.encode(),
+        }
+    }
+
+    /// The cursor of a page of the list in `sort` order; `None` for anything else.
+    pub fn decode(text: &str, sort: SampleSort) -> Option<Cursor> {
+        match sort {
+            SampleSort::Newest => crate::keyset::Cursor::decode(text).map(Cursor::At),
+            _ => crate::keyset::KeyCursor::decode(text).map(Cursor::Key),
+        }
+    }
+}
+
+type Db = <DbConn as diesel::Connection>::Backend;
+
+/// The samples `filter` matches, before any order or page: the list and its counts share it, so
+/// a count is always the list's total. Conditions on the seizure are sub-selects on its id, so
+/// counting needs no join.
+fn matching(filter: &SampleFilter) -> samples::BoxedQuery<'static, Db> {
+    let mut q = samples::table.into_boxed();
     if let Some(s) = filter.status {
         q = q.filter(samples::status.eq(s));
     }
     if let Some(office) = &filter.customs_office {
-        q = q.filter(seizures::customs_office.eq(office.clone()));
+        q = q.filter(
+            samples::seizure_id.eq_any(
+                seizures::table
+                    .filter(seizures::customs_office.eq(office.clone()))
+                    .select(seizures::id),
+            ),
+        );
     }
     if let Some(from) = filter.from {
         q = q.filter(samples::created_at.ge(from));
@@ -726,31 +815,172 @@ pub fn list(
         q = q.filter(samples::priority.eq(p));
     }
     if let Some(day) = &filter.overdue_before {
+        q = q.filter(samples::due_date.lt(day.clone()));
+    }
+    if filter.open || filter.overdue_before.is_some() {
         // NOT IN keeps SQLite on the (created_at, id) index, so a page stops after its rows
         // instead of sorting every open sample.
-        q = q
-            .filter(samples::due_date.lt(day.clone()))
-            .filter(samples::status.ne_all(SampleStatus::CLOSED));
+        q = q.filter(samples::status.ne_all(SampleStatus::CLOSED));
     }
     if filter.exceptions {
         // Exactly the partial index's condition, so both backends walk that index.
         q = q.filter(samples::receipt_exceptions.is_not_null());
     }
-    if let Some(c) = after {
-        q = q.filter(crate::keyset::before(samples::created_at, samples::id, c));
+    if let Some(user) = &filter.holder {
+        q = q.filter(samples::holder_id.eq(user.clone()));
     }
-    let rows: Vec<(Sample, String, String)> = q.load(conn)?;
-    let mut rows: Vec<SampleRow> = rows
-        .into_iter()
-        .map(|(sample, seizure_reference, customs_office)| SampleRow {
-            sample,
-            seizure_reference,
-            customs_office,
+    if let Some(user) = &filter.seized_by {
+        q = q.filter(
+            samples::seizure_id.eq_any(
+                seizures::table
+                    .filter(seizures::registered_by.eq(user.clone()))
+                    .select(seizures::id),
+            ),
+        );
+    }
+    if let Some(text) = &filter.text {
+        let prefix = prefix_pattern(text);
+        q = q.filter(
+            samples::lab_code
+                .like(prefix.clone())
+                .escape('\\')
+                .or(samples::seal_number.like(prefix.clone()).escape('\\'))
+                .or(samples::seizure_id.eq_any(
+                    seizures::table
+                        .filter(seizures::reference.like(prefix).escape('\\'))
+                        .select(seizures::id),
+                )),
+        );
+    }
+    q
+}
+
+/// `LIKE` pattern for text starting with `text`: codes, seals and references are kept in
+/// capitals, and a prefix (not a substring) lets the prefix indexes answer it.
+pub fn prefix_pattern(text: &str) -> String {
+    let mut p: String = text
+        .trim()
+        .to_uppercase()
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
         })
         .collect();
-    let next = crate::keyset::split_page(&mut rows, page_size, |r: &SampleRow| Cursor {
-        at: r.sample.created_at,
-        id: r.sample.id.clone(),
+    p.push('%');
+    p
+}
+
+/// How many samples `filter` matches (its sort aside).
+pub fn count(conn: &mut DbConn, filter: &SampleFilter) -> QueryResult<i64> {
+    matching(filter).count().get_result(conn)
+}
+
+/// How many samples `filter` matches in each status, its own status condition aside (the
+/// list's status tabs).
+pub fn count_by_status(
+    conn: &mut DbConn,
+    filter: &SampleFilter,
+) -> QueryResult<Vec<(SampleStatus, i64)>> {
+    // One indexed count per status: few statuses, and a boxed query cannot be grouped.
+    SampleStatus::ALL
+        .iter()
+        .map(|s| {
+            let one = SampleFilter {
+                status: Some(*s),
+                ..filter.clone()
+            };
+            Ok((*s, count(conn, &one)?))
+        })
+        .collect()
+}
+
+/// A page of the list and where the next starts. `after`: the cursor of this page (the first
+/// page without one).
+pub fn list(
+    conn: &mut DbConn,
+    filter: &SampleFilter,
+    after: Option<&Cursor>,
+    page_size: i64,
+) -> QueryResult<(Vec<SampleRow>, Option<Cursor>)> {
+    let mut rows: Vec<Sample> = page(filter, after, true)
+        .select(Sample::as_select())
+        .limit(page_size + 1)
+        .load(conn)?;
+    let sort = filter.sort;
+    let next = crate::keyset::split_page(&mut rows, page_size, |s: &Sample| match sort {
+        SampleSort::Newest => Cursor::At(crate::keyset::Cursor::<SampleId> {
+            at: s.created_at,
+            id: s.id.clone(),
+        }),
+        _ => Cursor::Key(crate::keyset::KeyCursor {
+            key: sort.key_of(s),
+            id: s.id.clone(),
+        }),
     });
+    let mut ids: Vec<&SeizureId> = rows.iter().map(|s| &s.seizure_id).collect();
+    ids.sort();
+    ids.dedup();
+    let seizures: std::collections::HashMap<SeizureId, (String, String)> = seizures::table
+        .filter(seizures::id.eq_any(ids))
+        .select((seizures::id, seizures::reference, seizures::customs_office))
+        .load::<(SeizureId, String, String)>(conn)?
+        .into_iter()
+        .map(|(id, r, o)| (id, (r, o)))
+        .collect();
+    let rows = rows
+        .into_iter()
+        .map(|sample| {
+            let (seizure_reference, customs_office) = seizures
+                .get(&sample.seizure_id)
+                .cloned()
+                .unwrap_or_default();
+            SampleRow {
+                sample,
+                seizure_reference,
+                customs_office,
+            }
+        })
+        .collect();
     Ok((rows, next))
+}
+
+/// How many rows of the list there are from the page at `after` on (the whole list on the
+/// first page): with `count`, where the page sits.
+pub fn count_from(
+    conn: &mut DbConn,
+    filter: &SampleFilter,
+    after: Option<&Cursor>,
+) -> QueryResult<i64> {
+    page(filter, after, false).count().get_result(conn)
+}
+
+/// The matching samples from `after` on; `ordered`: in the filter's order (a count must not
+/// be, PostgreSQL refuses an ORDER BY on an aggregate).
+fn page(
+    filter: &SampleFilter,
+    after: Option<&Cursor>,
+    ordered: bool,
+) -> samples::BoxedQuery<'static, Db> {
+    let mut q = matching(filter);
+    match filter.sort.key_sql() {
+        None => {
+            if ordered {
+                q = q.order((samples::created_at.desc(), samples::id.desc()));
+            }
+            if let Some(Cursor::At(c)) = after {
+                q = q.filter(crate::keyset::before(samples::created_at, samples::id, c));
+            }
+        }
+        Some(key) => {
+            let key = diesel::dsl::sql::<diesel::sql_types::Text>(key);
+            if ordered {
+                q = q.order((key.clone().asc(), samples::id.asc()));
+            }
+            if let Some(Cursor::Key(c)) = after {
+                q = q.filter(crate::keyset::after(key, samples::id, c));
+            }
+        }
+    }
+    q
 }

@@ -119,6 +119,17 @@ impl Ctx {
         i18n::tf(self.lang, key, &[(name, &value.to_string())])
     }
 
+    /// A list page's place in its list: "1–50 de 91".
+    pub fn position(&self, p: &crate::keyset::Position) -> String {
+        let (first, last, total) = (p.first.to_string(), p.last.to_string(), p.total.to_string());
+        let args = [
+            ("first", first.as_str()),
+            ("last", last.as_str()),
+            ("total", total.as_str()),
+        ];
+        i18n::tf(self.lang, "pager.position", &args)
+    }
+
     pub fn datetime(&self, utc: &NaiveDateTime) -> String {
         i18n::format_datetime(self.lang, self.tz, utc)
     }

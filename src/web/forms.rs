@@ -43,6 +43,8 @@ pub struct Pager {
     /// i18n keys of the two links: newest/older for lists by time, first/next for lists by a
     /// code.
     pub labels: (&'static str, &'static str),
+    /// "1–50 of 91", for lists that count their rows.
+    pub position: Option<crate::keyset::Position>,
 }
 
 impl Pager {
@@ -59,6 +61,33 @@ impl Pager {
             newest: list_link(path, filters, None),
             next: next.map(|c| list_link(path, filters, Some(c.encode()))),
             labels: ("pager.newest", "pager.older"),
+            position: None,
+        }
+    }
+
+    /// The pager of a list in ascending order of a text key (`keyset::KeyCursor`).
+    pub fn by_key<Id: std::fmt::Display + From<String>>(
+        path: &str,
+        filters: &[(&str, &str)],
+        first_page: bool,
+        next: Option<&crate::keyset::KeyCursor<Id>>,
+    ) -> Pager {
+        Pager::after_key(path, filters, first_page, next.map(|c| c.encode()))
+    }
+
+    /// Links named newest/older, for a list by time whose cursor is encoded already.
+    pub fn newest_first(self) -> Pager {
+        Pager {
+            labels: ("pager.newest", "pager.older"),
+            ..self
+        }
+    }
+
+    /// Shows where this page sits in the list (nothing for an empty list, which says so).
+    pub fn with_position(self, position: crate::keyset::Position) -> Pager {
+        Pager {
+            position: (position.total > 0).then_some(position),
+            ..self
         }
     }
 }
@@ -77,6 +106,7 @@ impl Pager {
             newest: list_link(path, filters, None),
             next: next.map(|key| list_link(path, filters, Some(key))),
             labels: ("pager.first", "pager.next"),
+            position: None,
         }
     }
 }

@@ -14,12 +14,13 @@ use crate::custody::{self, CustodyEvent, EventKind};
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::ids::SampleId;
+use crate::keyset::Position;
 use crate::sample::holding::{self, Authority, Holder, Holding, Place};
 use crate::sample::movement::{self, EventInput, Proofs};
 use crate::sample::receipt::{self, PastReceipt, ReceiptInput, SealCheck};
 use crate::sample::{
-    self, Priority, Sample, SampleFilter, SampleKind, SampleStatus, SplitPlan, SubsampleInput,
-    UNITS,
+    self, Priority, Sample, SampleFilter, SampleKind, SampleSort, SampleStatus, SplitPlan,
+    SubsampleInput, UNITS,
 };
 use crate::seizure::{self, Seizure};
 use crate::user::{self, Role, User};
@@ -58,6 +59,20 @@ pub struct ListQuery {
     /// Only samples received with an exception.
     #[serde(default)]
     pub exceptions: String,
+    /// Only samples whose work is not over.
+    #[serde(default)]
+    pub open: String,
+    /// Only samples the signed-in user holds now.
+    #[serde(default)]
+    pub held: String,
+    /// Only samples of seizures the signed-in user registered.
+    #[serde(default)]
+    pub seized: String,
+    /// Lab code, seal or seizure reference, from its start.
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub sort: String,
     #[serde(default)]
     pub from: String,
     #[serde(default)]
@@ -67,18 +82,91 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    /// The filters as they travel in the pager's links.
-    fn filters(&self) -> [(&'static str, &str); 7] {
+    /// The filters as they travel in links (the pager's, the tabs', the home page's).
+    fn filters(&self) -> [(&'static str, &str); 12] {
         [
             ("status", self.status.as_str()),
             ("office", self.office.as_str()),
             ("priority", self.priority.as_str()),
             ("overdue", self.overdue.as_str()),
             ("exceptions", self.exceptions.as_str()),
+            ("open", self.open.as_str()),
+            ("held", self.held.as_str()),
+            ("seized", self.seized.as_str()),
+            ("q", self.q.as_str()),
+            ("sort", self.sort.as_str()),
             ("from", self.from.as_str()),
             ("to", self.to.as_str()),
         ]
     }
+
+    /// The list these filters show, with only the filters that are set.
+    pub fn href(&self) -> String {
+        let set: Vec<(&str, &str)> = self
+            .filters()
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        match serde_urlencoded::to_string(set).unwrap_or_default() {
+            q if q.is_empty() => "/samples".to_string(),
+            q => format!("/samples?{q}"),
+        }
+    }
+
+    /// What the list selects; a value it cannot read is an error on its field.
+    pub fn filter(&self, ctx: &Ctx, errors: &mut FieldErrors) -> Result<SampleFilter, AppError> {
+        let (from, until) = date_range(&self.from, &self.to, ctx.tz, errors);
+        let mut choice = |field: &str, text: &str| {
+            if !text.is_empty() {
+                errors.add(field, "validation.choose_one");
+            }
+        };
+        let status = SampleStatus::parse(&self.status);
+        if status.is_none() {
+            choice("status", &self.status);
+        }
+        let priority = Priority::parse(&self.priority);
+        if priority.is_none() {
+            choice("priority", &self.priority);
+        }
+        let sort = SampleSort::parse(&self.sort).unwrap_or_else(|| {
+            choice("sort", &self.sort);
+            SampleSort::Newest
+        });
+        let me = || ctx.user().map(|u| u.id.clone());
+        Ok(SampleFilter {
+            status,
+            customs_office: crate::validation::opt(&self.office),
+            from,
+            until,
+            priority,
+            overdue_before: (!self.overdue.is_empty())
+                .then(|| ctx.today().format("%Y-%m-%d").to_string()),
+            exceptions: !self.exceptions.is_empty(),
+            open: !self.open.is_empty(),
+            holder: if self.held.is_empty() {
+                None
+            } else {
+                Some(me()?)
+            },
+            seized_by: if self.seized.is_empty() {
+                None
+            } else {
+                Some(me()?)
+            },
+            text: crate::validation::opt(self.q.trim()),
+            sort,
+        })
+    }
+}
+
+/// A status tab over the sample list: the list with that status, and how many it holds.
+pub struct Tab {
+    /// The status, or `None` for every status.
+    pub status: Option<SampleStatus>,
+    pub href: String,
+    pub count: i64,
+    pub active: bool,
 }
 
 #[derive(Template)]
@@ -89,8 +177,9 @@ struct ListPage {
     errors: FieldErrors,
     rows: Vec<sample::SampleRow>,
     offices: Vec<String>,
-    statuses: &'static [SampleStatus],
     priorities: &'static [Priority],
+    sorts: [SampleSort; 3],
+    tabs: Vec<Tab>,
     today: chrono::NaiveDate,
     pager: Pager,
 }
@@ -107,46 +196,61 @@ async fn list(
     ctx.require(Permission::ViewCases)?;
     let query = query.into_inner();
     let mut errors = FieldErrors::default();
-    let (from, until) = date_range(&query.from, &query.to, ctx.tz, &mut errors);
-    let status = match query.status.as_str() {
-        "" => None,
-        s => SampleStatus::parse(s).or_else(|| {
-            errors.add("status", "validation.choose_one");
-            None
-        }),
-    };
-    let priority = match query.priority.as_str() {
-        "" => None,
-        p => Priority::parse(p).or_else(|| {
-            errors.add("priority", "validation.choose_one");
-            None
-        }),
-    };
-    let today = today(&ctx);
-    let filter = SampleFilter {
-        status,
-        customs_office: crate::validation::opt(&query.office),
-        from,
-        until,
-        priority,
-        overdue_before: (!query.overdue.is_empty()).then(|| today.format("%Y-%m-%d").to_string()),
-        exceptions: !query.exceptions.is_empty(),
-    };
-    let cursor = sample::Cursor::decode(&query.after);
+    let filter = query.filter(&ctx, &mut errors)?;
+    let cursor = sample::Cursor::decode(&query.after, filter.sort);
     let first_page = cursor.is_none();
     let valid = errors.is_empty();
-    let (rows, next, offices) = state
+    let db_filter = filter.clone();
+    let (rows, next, offices, counts, from_here) = state
         .db(move |conn| {
-            let (rows, next) = if valid {
-                sample::list(conn, &filter, cursor.as_ref(), PAGE_SIZE)?
+            let filter = db_filter;
+            let (rows, next, counts, from_here) = if valid {
+                let (rows, next) = sample::list(conn, &filter, cursor.as_ref(), PAGE_SIZE)?;
+                let counts = sample::count_by_status(conn, &filter)?;
+                let from_here = match &cursor {
+                    Some(c) => Some(sample::count_from(conn, &filter, Some(c))?),
+                    None => None,
+                };
+                (rows, next, counts, from_here)
             } else {
-                (Vec::new(), None)
+                (Vec::new(), None, Vec::new(), None)
             };
-            Ok((rows, next, seizure::offices(conn)?))
+            Ok((rows, next, seizure::offices(conn)?, counts, from_here))
         })
         .await?;
-    let pager = Pager::new("/samples", &query.filters(), first_page, next.as_ref());
+    let tab = |status: Option<SampleStatus>, count: i64| Tab {
+        status,
+        href: ListQuery {
+            status: status.map_or("", |s| s.as_str()).to_string(),
+            after: String::new(),
+            ..query.clone()
+        }
+        .href(),
+        count,
+        active: status == filter.status,
+    };
+    let all: i64 = counts.iter().map(|(_, n)| n).sum();
+    let total = match filter.status {
+        Some(s) => counts.iter().find(|(c, _)| *c == s).map_or(0, |(_, n)| *n),
+        None => all,
+    };
+    let mut tabs = vec![tab(None, all)];
+    tabs.extend(
+        counts
+            .iter()
+            .filter(|(s, n)| *n > 0 || Some(*s) == filter.status)
+            .map(|(s, n)| tab(Some(*s), *n)),
+    );
+    let next = next.map(|c| c.encode());
+    let pager = match filter.sort {
+        SampleSort::Newest => {
+            Pager::after_key("/samples", &query.filters(), first_page, next).newest_first()
+        }
+        _ => Pager::after_key("/samples", &query.filters(), first_page, next),
+    }
+    .with_position(Position::new(total, from_here.unwrap_or(total), rows.len()));
     let code = status_for(&errors);
+    let today = today(&ctx);
     render_status(
         &ListPage {
             ctx,
@@ -154,8 +258,9 @@ async fn list(
             errors,
             rows,
             offices,
-            statuses: SampleStatus::ALL,
             priorities: Priority::ALL,
+            sorts: SampleSort::ALL,
+            tabs,
             today,
             pager,
         },

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::access::Permission;
 use crate::error::AppError;
 use crate::ids::SeizureId;
+use crate::keyset::Position;
 use crate::office::Office;
 use crate::sample::{self, Priority, Sample, SampleInput, UNITS};
 use crate::seizure::{self, RiskChannel, Seizure, SeizureFilter, SeizureInput};
@@ -234,6 +235,12 @@ pub struct ListQuery {
     pub office: String,
     #[serde(default)]
     pub channel: String,
+    /// Only the seizures the signed-in user registered.
+    #[serde(default)]
+    pub mine: String,
+    /// Reference or declaration number, from its start.
+    #[serde(default)]
+    pub q: String,
     #[serde(default)]
     pub from: String,
     #[serde(default)]
@@ -244,10 +251,12 @@ pub struct ListQuery {
 
 impl ListQuery {
     /// The filters as they travel in the pager's links.
-    fn filters(&self) -> [(&'static str, &str); 4] {
+    fn filters(&self) -> [(&'static str, &str); 6] {
         [
             ("office", self.office.as_str()),
             ("channel", self.channel.as_str()),
+            ("mine", self.mine.as_str()),
+            ("q", self.q.as_str()),
             ("from", self.from.as_str()),
             ("to", self.to.as_str()),
         ]
@@ -287,21 +296,34 @@ async fn list(
         risk_channel,
         from,
         until,
+        registered_by: if query.mine.is_empty() {
+            None
+        } else {
+            Some(ctx.user()?.id.clone())
+        },
+        text: crate::validation::opt(query.q.trim()),
     };
     let cursor = seizure::Cursor::decode(&query.after);
     let first_page = cursor.is_none();
     let valid = errors.is_empty();
-    let (seizures, next, offices) = state
+    let (seizures, next, total, from_here, offices) = state
         .db(move |conn| {
-            let (rows, next) = if valid {
-                seizure::list(conn, &filter, cursor.as_ref(), PAGE_SIZE)?
+            let (rows, next, total, from_here) = if valid {
+                let (rows, next) = seizure::list(conn, &filter, cursor.as_ref(), PAGE_SIZE)?;
+                let total = seizure::count(conn, &filter, None)?;
+                let from_here = match &cursor {
+                    Some(c) => seizure::count(conn, &filter, Some(c))?,
+                    None => total,
+                };
+                (rows, next, total, from_here)
             } else {
-                (Vec::new(), None)
+                (Vec::new(), None, 0, 0)
             };
-            Ok((rows, next, seizure::offices(conn)?))
+            Ok((rows, next, total, from_here, seizure::offices(conn)?))
         })
         .await?;
-    let pager = Pager::new("/seizures", &query.filters(), first_page, next.as_ref());
+    let pager = Pager::new("/seizures", &query.filters(), first_page, next.as_ref())
+        .with_position(Position::new(total, from_here, seizures.len()));
     let status = crate::web::status_for(&errors);
     render_status(
         &ListPage {

@@ -567,6 +567,143 @@ async fn sign_in(w: &mut Walk, username: &str, password: &str) {
     w.wait_path("/").await;
 }
 
+/// Every count on the home page equals the total of the list it links to ("1–50 de 91");
+/// answers the counts, by link.
+async fn home_counts_match_lists(w: &mut Walk, role: &str) -> Vec<(String, u64)> {
+    w.go("/").await;
+    w.wait_text("Bienvenido/a").await;
+    let cards = w
+        .js("return Array.from(document.querySelectorAll('a.count-card')).map(a => [a.getAttribute('href'), a.querySelector('strong').textContent.trim()]);")
+        .await;
+    let counts: Vec<(String, u64)> = cards
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c[0].as_str().unwrap().to_string(),
+                c[1].as_str().unwrap().parse().unwrap(),
+            )
+        })
+        .collect();
+    assert!(!counts.is_empty(), "{role}: counts on the home page");
+    for (href, n) in &counts {
+        if !(href.starts_with("/samples") || href.starts_with("/seizures")) {
+            continue;
+        }
+        w.go(href).await;
+        let total = w
+            .js("var p = document.querySelector('.pagehead .position'); return p ? p.textContent.trim().split(' ').pop() : '0';")
+            .await;
+        assert_eq!(
+            total.as_str(),
+            Some(n.to_string().as_str()),
+            "{role}: {href}"
+        );
+    }
+    counts
+}
+
+/// The supervisor's top bar fits one line at the desk width.
+async fn topbar_is_one_line(w: &mut Walk) -> bool {
+    w.js("var b = document.querySelector('header.topbar'), kids = Array.from(b.children).filter(k => k.offsetParent !== null); var tops = kids.map(k => k.getBoundingClientRect().top); return Math.max(...tops) - Math.min(...tops) < 20 && b.getBoundingClientRect().height < 70;")
+        .await
+        == serde_json::Value::Bool(true)
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "drives headless Chromium: cargo test --test app browser -- --ignored"]
+async fn home_counts_and_lists_per_role_at_the_desk_and_on_a_phone() {
+    use lims::user::Role;
+    const PW: &str = "clave de laboratorio";
+    let app = crate::common::TestApp::with_admin();
+    let officer = app.create_user("oficial", Role::Enforcement, PW);
+    let tech = app.create_user("tecnico", Role::Technician, PW);
+    app.create_user("super", Role::Supervisor, PW);
+    let rows: Vec<lims::sample::SampleInput> = (1..=60)
+        .map(|n| lims::sample::SampleInput {
+            description: format!("Bolsa {n}, polvo blanco en paquete rectangular"),
+            quantity: "250".into(),
+            quantity_unit: "g".into(),
+            seal_number: format!("PR-{:05}", 63000 + n),
+            priority: if n % 4 == 0 { "urgent" } else { "routine" }.into(),
+            due_date: format!("2026-{:02}-15", n % 12 + 1),
+            ..Default::default()
+        })
+        .collect();
+    let mut samples = app.register_rows(&officer, "ACTA-2026-0901", &rows[..40]);
+    samples.extend(app.register_rows(&officer, "ACTA-2026-0902", &rows[40..]));
+    for s in &samples[..12] {
+        lims::sample::receipt::receive(
+            &mut app.db.conn(),
+            &tech.handler(None),
+            &s.id,
+            &lims::sample::receipt::ReceiptInput {
+                seal_number: s.seal_number.clone().unwrap(),
+                seal_intact: if s.lab_code.ends_with('5') {
+                    "no"
+                } else {
+                    "yes"
+                }
+                .into(),
+                quantity_sufficient: "yes".into(),
+                delivered_by: "Of. Pedro Ramírez".into(),
+                decision: "accept".into(),
+                notes: "Revisado".into(),
+                ..Default::default()
+            },
+            chrono_tz::America::Lima,
+        )
+        .expect("receive");
+    }
+    for (size, first_shot, phone) in [((1366, 900), 120, false), ((390, 844), 140, true)] {
+        let (mut w, _driver) = open_walk(&app, size, first_shot, phone).await;
+        let tag = if phone { "phone" } else { "desk" };
+        for user in ["tecnico", "super", "oficial"] {
+            sign_in(&mut w, user, PW).await;
+            let counts = home_counts_match_lists(&mut w, user).await;
+            println!("{tag} {user} home counts: {counts:?}");
+            w.go("/").await;
+            w.wait_text("Bienvenido/a").await;
+            w.shot(&format!("home-{user}-{tag}")).await;
+            if user == "super" && !phone {
+                assert!(
+                    topbar_is_one_line(&mut w).await,
+                    "supervisor's top bar on one line"
+                );
+            }
+            if user == "tecnico" {
+                w.go("/samples").await;
+                w.wait_text("1–50 de 60").await;
+                w.shot(&format!("samples-{tag}")).await;
+                if phone {
+                    // The first screen as the phone shows it, beside the whole page.
+                    let png = w.client.screenshot().await.unwrap();
+                    std::fs::write(w.shots.join("samples-phone-first-screen.png"), png).unwrap();
+                }
+                w.go("/samples?sort=priority&q=pr-63").await;
+                w.wait_text("de 60").await;
+                w.shot(&format!("samples-sorted-{tag}")).await;
+                w.go("/seizures").await;
+                w.wait_text("1–2 de 2").await;
+                w.check("seizures").await;
+            }
+            w.client.delete_all_cookies().await.unwrap();
+        }
+        if !phone {
+            // Rows that fit: at the desk, many sample rows on one screen.
+            sign_in(&mut w, "tecnico", PW).await;
+            w.go("/samples").await;
+            let rows = w
+                .js("return Array.from(document.querySelectorAll('table tbody tr')).filter(r => r.getBoundingClientRect().bottom <= window.innerHeight).length;")
+                .await;
+            println!("sample rows visible at 1366x900: {rows}");
+            assert!(rows.as_u64().unwrap() >= 12, "{rows} rows on a desk screen");
+        }
+        w.finish().await;
+    }
+}
+
 #[tokio::test(flavor = "current_thread")]
 #[ignore = "drives headless Chromium: cargo test --test app browser -- --ignored"]
 async fn seizure_receipt_labels_and_transfer_in_a_real_browser() {
@@ -938,6 +1075,12 @@ async fn reception_desk_receives_ten_bags_with_a_wedge_scanner() {
         }
     }
     assert_eq!(w.focused_id().await, "f-code", "ready for the eleventh bag");
+    // The start of the next day: the technician's counts lead to lists of as many samples.
+    let counts = home_counts_match_lists(&mut w, "tecnico").await;
+    assert!(
+        counts.contains(&("/samples?held=1".to_string(), 10)),
+        "{counts:?}"
+    );
 
     // The broken seal is a warning badge wherever the sample shows.
     let broken = &bags[BROKEN];

@@ -497,16 +497,6 @@ impl TestApp {
         reference: &str,
         seals: &[&str],
     ) -> Vec<lims::sample::Sample> {
-        let input = lims::seizure::SeizureInput {
-            reference: reference.into(),
-            customs_office: "Intendencia de Aduana de Tacna".into(),
-            seized_at: "2026-03-01T10:30".into(),
-            place: "Santa Rosa".into(),
-            seizing_officer: "Of. Soto".into(),
-            goods_description: "Polvo blanco".into(),
-            risk_channel: "red".into(),
-            ..Default::default()
-        };
         let rows: Vec<lims::sample::SampleInput> = seals
             .iter()
             .enumerate()
@@ -517,11 +507,31 @@ impl TestApp {
                 ..Default::default()
             })
             .collect();
+        self.register_rows(officer, reference, &rows)
+    }
+
+    /// Registers a seizure with these sample rows, as `officer`.
+    pub fn register_rows(
+        &self,
+        officer: &lims::user::User,
+        reference: &str,
+        rows: &[lims::sample::SampleInput],
+    ) -> Vec<lims::sample::Sample> {
+        let input = lims::seizure::SeizureInput {
+            reference: reference.into(),
+            customs_office: "Intendencia de Aduana de Tacna".into(),
+            seized_at: "2026-03-01T10:30".into(),
+            place: "Santa Rosa".into(),
+            seizing_officer: "Of. Soto".into(),
+            goods_description: "Polvo blanco".into(),
+            risk_channel: "red".into(),
+            ..Default::default()
+        };
         lims::seizure::register(
             &mut self.db.conn(),
             &officer.handler(None),
             &input,
-            &rows,
+            rows,
             true,
             chrono_tz::America::Lima,
         )

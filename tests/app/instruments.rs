@@ -123,7 +123,7 @@ async fn the_due_list_shows_what_is_overdue_or_due_within_30_days() {
     home.assert_contains("equipos con calibración vencida o por vencer en 30 días");
     let mut t = app.client().await;
     t.login("tecnico", PW).await;
-    assert!(!t.get("/").await.contains("count-card"));
+    assert!(!t.get("/").await.contains(r#"href="/instruments/due""#));
     // Technicians read the list but change nothing.
     t.get("/instruments/due").await.assert_contains("EQ-LATE");
     let refused = t

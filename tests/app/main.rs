@@ -16,6 +16,7 @@ mod i18n;
 mod input;
 mod instruments;
 mod lab_schema;
+mod lists;
 mod load;
 mod locations;
 mod methods;
