@@ -194,6 +194,7 @@ pub fn test_config(db: &TestDb) -> Config {
         custody_keys_old: Vec::new(),
         data_dir: db.data_dir(),
         storage_url: format!("file://{}", db.data_dir().join("attachments").display()),
+        max_upload_mb: 50,
         cookie_secure: false,
         session_idle: Duration::from_secs(30 * 60),
         timezone: "America/Lima".parse().unwrap(),
