@@ -291,3 +291,70 @@ async fn s3_round_trip() {
         .unwrap();
     assert_eq!(t.get(&format!("/attachment/{}", row.id)).await.status, 500);
 }
+
+/// The first row id of a lab-record table seeded by the demo lab.
+fn first_id(app: &TestApp, table: &str) -> String {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        id: String,
+    }
+    let rows: Vec<Row> = diesel::sql_query(format!("SELECT id FROM {table} ORDER BY id LIMIT 1"))
+        .load(&mut app.db.conn())
+        .unwrap();
+    rows[0].id.clone()
+}
+
+#[actix_web::test]
+async fn certificates_are_the_supervisors_to_attach_and_the_labs_to_read() {
+    let app = TestApp::with_admin();
+    let chief = app.create_user("supervisora", Role::Supervisor, PW);
+    let deputy = app.create_user("supervisor2", Role::Supervisor, PW);
+    let tech = app.create_user("tecnica", Role::Technician, PW);
+    {
+        let mut conn = app.db.conn();
+        let admin = lims::user::find_by_username(&mut conn, "admin")
+            .unwrap()
+            .unwrap();
+        let today = chrono::Utc::now().date_naive();
+        lims::demo_lab::ensure_lab_records(&mut conn, &admin, &[chief, deputy], &[tech], today)
+            .unwrap();
+    }
+    let calibration = format!(
+        "/attachments/calibration/{}",
+        first_id(&app, "calibration_records")
+    );
+    let training = format!(
+        "/attachments/training/{}",
+        first_id(&app, "training_records")
+    );
+
+    let mut s = app.client().await;
+    s.login("supervisora", PW).await;
+    for page in [&calibration, &training] {
+        s.get(page).await.assert_contains("multipart/form-data");
+        s.post_multipart(page, &[], ("file", "certificado.pdf", RAW))
+            .await
+            .assert_redirect(page);
+        s.get(page).await.assert_contains("certificado.pdf");
+    }
+
+    // The technician reads the certificate but attaches nothing to it; training files are
+    // the supervisors'.
+    let mut t = app.client().await;
+    t.login("tecnica", PW).await;
+    let page = t.get(&calibration).await;
+    page.assert_contains("certificado.pdf");
+    assert!(!page.contains("multipart/form-data"));
+    assert_eq!(
+        t.post_multipart(&calibration, &[], ("file", "x.pdf", RAW))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(t.get(&training).await.status, 403);
+    // An owner that does not exist is not found.
+    let missing = format!("/attachments/calibration/{}", uuid::Uuid::now_v7());
+    assert_eq!(s.get(&missing).await.status, 404);
+}
