@@ -159,6 +159,21 @@ async fn text(field: &mut Field, limit: usize) -> Result<String, AppError> {
     Ok(crate::validation::clean(&String::from_utf8_lossy(&bytes)))
 }
 
+/// How much of a refused file is still read (and dropped) before the connection is cut.
+const DRAIN_LIMIT: u64 = 256 * 1024 * 1024;
+
+/// Reads the rest of a part without keeping it; false if it went on beyond `limit` bytes.
+async fn drain(field: &mut Field, limit: u64) -> Result<bool, AppError> {
+    let mut read = 0u64;
+    while let Some(chunk) = field.next().await {
+        read += chunk.map_err(|e| body_error(e.into()))?.len() as u64;
+        if read > limit {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// Receives one file. The CSRF token must come before the file (a browser sends fields in
 /// the form's order), so nothing is written for a forged request. The file goes to a
 /// temporary file while it is hashed and measured, then to the store, then its row is
@@ -212,8 +227,12 @@ async fn upload(
                     Ok(s) => staged = Some(s),
                     Err(StageError::TooLarge) => {
                         errors.add("file", "attachments.too_large");
-                        // The rest of the body is not read: the answer goes out at once.
-                        break;
+                        // The rest is read and dropped, so the browser, still sending, gets
+                        // the page with the message rather than a reset connection; only
+                        // an absurd excess is cut off.
+                        if !drain(&mut field, DRAIN_LIMIT).await? {
+                            break;
+                        }
                     }
                     Err(StageError::Empty) => errors.add("file", "attachments.no_file"),
                     Err(StageError::Body(e)) => return Err(body_error(e.into())),

@@ -182,6 +182,25 @@ async fn an_oversize_upload_is_refused_with_a_message_and_leaves_nothing() {
 }
 
 #[actix_web::test]
+async fn an_upload_cut_off_half_way_leaves_nothing() {
+    let app = TestApp::with_admin();
+    let sample = sample_and_technician(&app).await;
+    let mut t = app.client().await;
+    t.login("tecnica", PW).await;
+    let upload = format!("/attachments/sample/{sample}");
+    t.get(&upload).await;
+    let big = vec![b'y'; 300 * 1024];
+    let page = t
+        .post_multipart_cut(&upload, &[], ("file", "a-medias.csv", &big), 200 * 1024)
+        .await;
+    assert_eq!(page.status, 400);
+    assert!(files_of(&app, &sample).is_empty());
+    assert!(files_under(&app.db.data_dir().join("tmp")).is_empty());
+    assert!(files_under(&app.db.data_dir().join("attachments")).is_empty());
+    assert!(app.audit_of("attachment").is_empty());
+}
+
+#[actix_web::test]
 async fn a_withdrawal_needs_a_reason_and_keeps_the_file() {
     let app = TestApp::with_admin();
     let sample = sample_and_technician(&app).await;
