@@ -40,18 +40,24 @@ pub struct BlobStore {
 impl BlobStore {
     /// The store named by `url`. A local folder is created if missing; a bucket must exist.
     pub fn open(url: &str) -> Result<BlobStore, BlobError> {
+        // The folder is taken as written after `file://`, so the default under a relative
+        // LIMS_DATA_DIR (`file://./data/attachments`) works as well as `file:///srv/lims`.
+        if let Some(folder) = url.strip_prefix("file://") {
+            if folder.is_empty() {
+                return Err(BlobError::Url(url.to_string()));
+            }
+            std::fs::create_dir_all(folder).map_err(|source| BlobError::Folder {
+                path: folder.to_string(),
+                source,
+            })?;
+            // Evidence: a file is on disk, with its folder entry, before its record is written.
+            let store = LocalFileSystem::new_with_prefix(folder)?.with_fsync(true);
+            return Ok(BlobStore {
+                store: Arc::new(store),
+            });
+        }
         let parsed = url::Url::parse(url).map_err(|_| BlobError::Url(url.to_string()))?;
         let store: Arc<dyn ObjectStore> = match parsed.scheme() {
-            "file" => {
-                let folder = parsed
-                    .to_file_path()
-                    .map_err(|_| BlobError::Url(url.to_string()))?;
-                std::fs::create_dir_all(&folder).map_err(|source| BlobError::Folder {
-                    path: folder.display().to_string(),
-                    source,
-                })?;
-                Arc::new(LocalFileSystem::new_with_prefix(&folder)?)
-            }
             "s3" => {
                 let bucket = parsed
                     .host_str()
@@ -131,6 +137,22 @@ impl BlobStore {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
             Err(e) => Err(e.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_relative_folder_and_bad_urls() {
+        let folder = format!("target/blob-test-{}", uuid::Uuid::new_v4().simple());
+        BlobStore::open(&format!("file://./{folder}")).expect("relative folder");
+        assert!(std::path::Path::new(&folder).is_dir());
+        std::fs::remove_dir_all(&folder).unwrap();
+        for bad in ["file://", "ftp://host/x", "s3://", "attachments"] {
+            assert!(BlobStore::open(bad).is_err(), "{bad}");
         }
     }
 }
