@@ -34,6 +34,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 pub struct AttachmentsView {
     /// Where the upload form posts (the owner's attachment address).
     pub action: String,
+    /// The owner's id, which makes the panel's element ids unique on a page.
+    pub slot: String,
     /// The page to come back to after an upload or a withdrawal.
     pub back: String,
     pub items: Vec<Listed>,
@@ -54,6 +56,7 @@ impl AttachmentsView {
     ) -> Option<AttachmentsView> {
         ctx.can(owner.view_permission()).then(|| AttachmentsView {
             action: owner_path(owner),
+            slot: owner.id().to_string(),
             back,
             items,
             can_upload: ctx.can(owner.upload_permission()),
