@@ -19,6 +19,8 @@ pub struct Config {
     pub custody_keys_old: Vec<Vec<u8>>,
     pub data_dir: PathBuf,
     pub storage_url: String,
+    /// The largest attachment accepted, in MB (`LIMS_MAX_UPLOAD_MB`, default 50).
+    pub max_upload_mb: u64,
     pub cookie_secure: bool,
     pub session_idle: Duration,
     pub timezone: chrono_tz::Tz,
@@ -75,6 +77,19 @@ impl Config {
         })?;
         let storage_url = env("LIMS_STORAGE_URL")
             .unwrap_or_else(|| format!("file://{}", data_dir.join("attachments").display()));
+        let max_upload_mb = match env("LIMS_MAX_UPLOAD_MB") {
+            // The database refuses files over 10 GiB (10240 MB).
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|m| (1..=10240).contains(m))
+                .ok_or_else(|| {
+                    ConfigError::Invalid(format!(
+                        "LIMS_MAX_UPLOAD_MB must be a whole number of megabytes from 1 to 10240, got {v:?}"
+                    ))
+                })?,
+            None => 50,
+        };
         let secret_key = match env("LIMS_SECRET_KEY") {
             Some(given) => key_from_text(&given, &SECRET_KEY)?,
             None => load_or_create_key(&data_dir, "secret.key", &SECRET_KEY)?,
@@ -122,6 +137,7 @@ impl Config {
             custody_keys_old,
             data_dir,
             storage_url,
+            max_upload_mb,
             cookie_secure,
             session_idle: Duration::from_secs(idle_min * 60),
             timezone,

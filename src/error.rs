@@ -30,6 +30,9 @@ pub enum AppError {
     /// on without it: the answer is "try again" (503), never a sign-out.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// A stored file whose bytes no longer match the SHA-256 recorded for it: never served.
+    #[error("stored file does not match its recorded hash: {0}")]
+    Tampered(String),
 }
 
 impl AppError {

@@ -70,6 +70,10 @@ id_type!(
     MaintenanceId,
     TrainingRecordId,
     AuthorizationId,
+    AttachmentId,
+    AttachmentWithdrawalId,
+    AnalysisId,
+    ReportVersionId,
 );
 
 #[cfg(test)]

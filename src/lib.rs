@@ -4,9 +4,11 @@ rust_i18n::i18n!("locales", fallback = "es");
 
 pub mod access;
 pub mod api_token;
+pub mod attachment;
 pub mod audit;
 pub mod auth;
 pub mod backup;
+pub mod blob;
 pub mod config;
 pub mod correction;
 pub mod counter;

@@ -405,6 +405,8 @@ fn describe(e: lims::error::AppError) -> String {
 }
 
 fn serve(config: Config, pool: db::Pool) -> Result<(), String> {
+    // A wrong LIMS_STORAGE_URL is said at start, not at the first upload.
+    lims::blob::BlobStore::open(&config.storage_url).map_err(|e| e.to_string())?;
     let listener = TcpListener::bind(&config.bind)
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;

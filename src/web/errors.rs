@@ -28,7 +28,9 @@ impl ResponseError for AppError {
             AppError::Pool(_) | AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Db(e) if crate::db::is_busy(e) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::Db(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Db(_) | AppError::Internal(_) | AppError::Tampered(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -45,6 +47,7 @@ impl ResponseError for AppError {
             AppError::Db(e) if crate::db::is_busy(e) => "errors.unavailable_text",
             AppError::TooLarge => "errors.too_large_text",
             AppError::Db(_) | AppError::Internal(_) => "errors.internal_text",
+            AppError::Tampered(_) => "errors.tampered_text",
         };
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");

@@ -1,9 +1,6 @@
 //! Printable labels (Code128 + QR of the lab code) for one sample or all samples of a
 //! seizure, and the same as ZPL for Zebra printers.
 
-use actix_web::http::header::{
-    Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
-};
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -15,6 +12,7 @@ use crate::label::{self, LabelData, LabelSize, LabelView};
 use crate::sample::{self, Sample};
 use crate::seizure::{self, Seizure};
 use crate::web::context::Ctx;
+use crate::web::disposition::attachment;
 use crate::web::{render, AppState};
 
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -126,39 +124,6 @@ fn zpl(
         .content_type("application/zpl; charset=utf-8")
         .insert_header(attachment(&format!("{name}-{}.zpl", size.as_str())))
         .body(body)
-}
-
-/// A download named after a record, as RFC 6266 asks: `filename*` carries the name in UTF-8
-/// (RFC 5987 encoding) and `filename` an ASCII stand-in for old clients. What a file name
-/// cannot hold (control characters, quotes, slashes) becomes `_`, so a reference stored before
-/// it was checked can neither break the header nor add parameters to it.
-fn attachment(name: &str) -> ContentDisposition {
-    let name: String = name
-        .chars()
-        .map(|c| match c {
-            '"' | '/' | '\\' => '_',
-            c if c.is_control() => '_',
-            c => c,
-        })
-        .collect();
-    let ascii: String = name
-        .chars()
-        .map(|c| match c {
-            'A'..='Z' | 'a'..='z' | '0'..='9' | '.' | '-' | '_' => c,
-            _ => '_',
-        })
-        .collect();
-    ContentDisposition {
-        disposition: DispositionType::Attachment,
-        parameters: vec![
-            DispositionParam::Filename(ascii),
-            DispositionParam::FilenameExt(ExtendedValue {
-                charset: Charset::Ext("UTF-8".to_string()),
-                language_tag: None,
-                value: name.into_bytes(),
-            }),
-        ],
-    }
 }
 
 async fn sample_sheet(

@@ -1,11 +1,13 @@
 //! The web application: state, middleware order, and each area's routes.
 
 pub mod account;
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod client_addr;
 pub mod context;
 pub mod custody;
+pub mod disposition;
 pub mod errors;
 pub mod forms;
 pub mod health;
@@ -56,6 +58,7 @@ pub struct AppState {
     /// Once an account exists it always will (accounts are deactivated, never deleted), so
     /// the first-run check stops asking the database after the first yes.
     has_users: AtomicBool,
+    blobs: std::sync::OnceLock<crate::blob::BlobStore>,
 }
 
 impl AppState {
@@ -64,6 +67,7 @@ impl AppState {
             pool,
             config,
             has_users: AtomicBool::new(false),
+            blobs: std::sync::OnceLock::new(),
         })
     }
 
@@ -121,11 +125,27 @@ impl AppState {
         F: FnOnce() -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        // The request's connection goes back to the pool first (its next query takes one).
-        if let Ok(held) = REQUEST_CONN.try_with(Arc::clone) {
-            drop(held.lock().unwrap_or_else(|p| p.into_inner()).take());
-        }
+        release_connection();
         web::block(f).await.map_err(AppError::internal)?
+    }
+
+    /// The attachment store of `LIMS_STORAGE_URL`, opened on first use (the S3 client reads
+    /// its credentials then).
+    pub fn blobs(&self) -> Result<&crate::blob::BlobStore, AppError> {
+        if let Some(store) = self.blobs.get() {
+            return Ok(store);
+        }
+        let store =
+            crate::blob::BlobStore::open(&self.config.storage_url).map_err(AppError::internal)?;
+        Ok(self.blobs.get_or_init(|| store))
+    }
+}
+
+/// Gives the request's pooled connection back before slow work that needs none (password
+/// hashing, receiving an upload); its next query takes one again.
+pub fn release_connection() {
+    if let Ok(held) = REQUEST_CONN.try_with(Arc::clone) {
+        drop(held.lock().unwrap_or_else(|p| p.into_inner()).take());
     }
 }
 
@@ -242,6 +262,7 @@ pub fn build_app(
         .configure(personnel::config)
         .configure(tariff::config)
         .configure(offices::config)
+        .configure(attachments::config)
         .default_service(web::to(errors::not_found))
 }
 

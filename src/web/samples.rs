@@ -10,6 +10,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::access::Permission;
+use crate::attachment::{self, Owner};
 use crate::custody::{self, CustodyEvent, EventKind};
 use crate::db::DbConn;
 use crate::error::AppError;
@@ -25,6 +26,7 @@ use crate::sample::{
 use crate::seizure::{self, Seizure};
 use crate::user::{self, Role, User};
 use crate::validation::{date_range, local_input_value, FieldErrors};
+use crate::web::attachments::AttachmentsView;
 use crate::web::context::Ctx;
 use crate::web::forms::Pager;
 use crate::web::session::CsrfForm;
@@ -430,6 +432,7 @@ struct ShowPage {
     /// The lab, or the officer who registered the seizure (`access::may_print_labels`).
     can_print: bool,
     overdue: bool,
+    files: Option<AttachmentsView>,
 }
 
 async fn show(
@@ -439,7 +442,9 @@ async fn show(
 ) -> Result<HttpResponse, AppError> {
     let me = ctx.require(Permission::ViewCases)?;
     let id = path.into_inner();
-    let (sample, seizure, parent, children, events, holding, chain_ok) = state
+    let owner = Owner::Sample(id.clone());
+    let see_files = ctx.can(owner.view_permission());
+    let (sample, seizure, parent, children, events, holding, chain_ok, files) = state
         .db(move |conn| {
             let sample = sample::find(conn, &id)?;
             let seizure = seizure::find(conn, &sample.seizure_id)?;
@@ -455,9 +460,19 @@ async fn show(
             let holding = holding_view(conn, Holding::of(&raw), &me)?;
             let keys = custody::key::installed()?;
             let chain_ok = custody::verify::check_sample(conn, keys, &sample.id)?.is_none();
-            Ok((sample, seizure, parent, children, events, holding, chain_ok))
+            // Customs officers see the case, never the raw data attached to it.
+            let files = if see_files {
+                attachment::of_owner(conn, &Owner::Sample(sample.id.clone()))?
+            } else {
+                Vec::new()
+            };
+            Ok((
+                sample, seizure, parent, children, events, holding, chain_ok, files,
+            ))
         })
         .await?;
+    let back = format!("/samples/{}", sample.id);
+    let files = AttachmentsView::new(&ctx, &state, &owner, files, back);
     let can_handle = ctx.can(Permission::HandleSamples);
     let can_print = ctx
         .user
@@ -477,6 +492,7 @@ async fn show(
             events,
             holding,
             chain_ok,
+            files,
         },
         StatusCode::OK,
     )

@@ -2,13 +2,26 @@
 //! limit, with the CSRF check every form has. What is read is kept in memory, so the limit must
 //! be one a request may hold.
 
-use actix_multipart::Multipart;
+use actix_multipart::{Field, Multipart};
 use actix_session::SessionExt;
 use actix_web::HttpRequest;
 use futures_util::StreamExt;
 
 use crate::error::AppError;
 use crate::web::session::{body_error, csrf_matches};
+
+/// One part of a multipart form, whole, refused with `AppError::TooLarge` past `limit` bytes.
+pub async fn read_part(field: &mut Field, limit: usize) -> Result<Vec<u8>, AppError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(|e| body_error(e.into()))?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(AppError::TooLarge);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
 
 /// A file as uploaded.
 pub struct UploadedFile {
@@ -58,14 +71,7 @@ impl Upload {
             } else {
                 MAX_TEXT - text_bytes
             };
-            let mut bytes = Vec::new();
-            while let Some(chunk) = field.next().await {
-                let chunk = chunk.map_err(|e| body_error(e.into()))?;
-                if bytes.len() + chunk.len() > limit {
-                    return Err(AppError::TooLarge);
-                }
-                bytes.extend_from_slice(&chunk);
-            }
+            let bytes = read_part(&mut field, limit).await?;
             if is_file {
                 // A file input left empty still sends a part, without a name or bytes.
                 let file_name = file_name.unwrap_or_default();

@@ -559,6 +559,20 @@ async fn click(w: &mut Walk, css: &str) {
         .unwrap();
 }
 
+/// Chooses a new file named `name` in the page's attachment form and sends it.
+async fn attach(w: &mut Walk, app: &crate::common::TestApp, name: &str) {
+    let file = app.db.data_dir().join(name);
+    std::fs::write(&file, b"%PDF-1.4 certificate of calibration").unwrap();
+    w.client
+        .find(Locator::Css("input[type=file][name=file]"))
+        .await
+        .unwrap()
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    w.submit("form[enctype='multipart/form-data']").await;
+}
+
 async fn sign_in(w: &mut Walk, username: &str, password: &str) {
     w.go("/login").await;
     w.fill("username", username).await;
@@ -1434,6 +1448,14 @@ async fn lab_records_in_a_real_browser() {
     w.shot("calibration-form").await;
     w.submit("main form").await;
     w.wait_text("registrada").await;
+    // Its certificate, attached from the calibration's link.
+    w.go(&instrument_path).await;
+    click(&mut w, "a[href^='/attachments/calibration/']").await;
+    w.wait_text("Archivos adjuntos").await;
+    attach(&mut w, &app, "certificado LM-2026-0999.pdf").await;
+    w.wait_text("Se adjuntó el archivo certificado LM-2026-0999.pdf")
+        .await;
+    w.shot("calibration-certificate").await;
     w.go("/personnel").await;
     w.wait_text("GCMS-CS-01").await;
     w.shot("personnel-matrix").await;
@@ -1515,6 +1537,11 @@ async fn lab_records_on_a_phone_in_a_real_browser() {
     click(&mut w, "a.mono[href^='/instruments/']").await;
     w.wait_text("Registros de calibración").await;
     w.shot("phone-instrument-page").await;
+    click(&mut w, "a[href^='/attachments/calibration/']").await;
+    w.wait_text("Archivos adjuntos").await;
+    attach(&mut w, &app, "certificado.pdf").await;
+    w.wait_text("Se adjuntó el archivo certificado.pdf").await;
+    w.shot("phone-calibration-certificate").await;
     w.finish().await;
 }
 

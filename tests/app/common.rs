@@ -194,6 +194,7 @@ pub fn test_config(db: &TestDb) -> Config {
         custody_keys_old: Vec::new(),
         data_dir: db.data_dir(),
         storage_url: format!("file://{}", db.data_dir().join("attachments").display()),
+        max_upload_mb: 50,
         cookie_secure: false,
         session_idle: Duration::from_secs(30 * 60),
         timezone: "America/Lima".parse().unwrap(),
@@ -383,6 +384,19 @@ where
         fields: &[(&str, &str)],
         file: (&str, &str, &[u8]),
     ) -> Page {
+        self.post_multipart_cut(path, fields, file, usize::MAX)
+            .await
+    }
+
+    /// The same form cut off after `keep` bytes of its body, as when the connection drops
+    /// in the middle of an upload.
+    pub async fn post_multipart_cut(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, &[u8]),
+        keep: usize,
+    ) -> Page {
         const BOUNDARY: &str = "----lims-test-boundary-7MA4YWxkTrZu0gW";
         let mut body = Vec::new();
         let token = self.csrf.clone();
@@ -405,6 +419,7 @@ where
         );
         body.extend_from_slice(bytes);
         body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+        body.truncate(keep);
         let req = test::TestRequest::post().uri(path).insert_header((
             header::CONTENT_TYPE,
             format!("multipart/form-data; boundary={BOUNDARY}"),
