@@ -70,6 +70,10 @@ id_type!(
     MaintenanceId,
     TrainingRecordId,
     AuthorizationId,
+    AnalysisId,
+    ResultEntryId,
+    ObservationId,
+    InstrumentUseId,
 );
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The web application: state, middleware order, and each area's routes.
 
 pub mod account;
+pub mod analyses;
 pub mod audit;
 pub mod auth;
 pub mod client_addr;
@@ -237,6 +238,7 @@ pub fn build_app(
         .configure(labels::config)
         .configure(lab::config)
         .configure(methods::config)
+        .configure(analyses::config)
         .configure(instruments::config)
         .configure(personnel::config)
         .configure(tariff::config)

@@ -323,6 +323,18 @@ struct ShowPage {
     kinds: Vec<EventKind>,
     can_handle: bool,
     overdue: bool,
+    tests: Vec<crate::analysis::AnalysisRow>,
+    today: chrono::NaiveDate,
+}
+
+impl ShowPage {
+    /// Whether the signed-in analyst has a test to do on this sample.
+    fn has_open_tests(&self) -> bool {
+        let me = self.ctx.user.as_ref().map(|u| &u.id);
+        self.tests
+            .iter()
+            .any(|t| t.analysis.status.open() && t.analysis.analyst_id.as_ref() == me)
+    }
 }
 
 async fn show(
@@ -332,7 +344,8 @@ async fn show(
 ) -> Result<HttpResponse, AppError> {
     let me = ctx.require(Permission::ViewCases)?;
     let id = path.into_inner();
-    let (sample, seizure, parent, children, events, holding, chain_ok) = state
+    let can_handle = ctx.can(Permission::HandleSamples);
+    let (sample, seizure, parent, children, events, holding, chain_ok, tests) = state
         .db(move |conn| {
             let sample = sample::find(conn, &id)?;
             let seizure = seizure::find(conn, &sample.seizure_id)?;
@@ -348,15 +361,23 @@ async fn show(
             let holding = holding_view(conn, Holding::of(&raw), &me)?;
             let keys = custody::key::installed()?;
             let chain_ok = custody::verify::check_sample(conn, keys, &sample.id)?.is_none();
-            Ok((sample, seizure, parent, children, events, holding, chain_ok))
+            let tests = if can_handle {
+                crate::analysis::of_sample(conn, &sample.id)?
+            } else {
+                Vec::new()
+            };
+            Ok((
+                sample, seizure, parent, children, events, holding, chain_ok, tests,
+            ))
         })
         .await?;
-    let can_handle = ctx.can(Permission::HandleSamples);
     render_status(
         &ShowPage {
             kinds: movement::available(sample.status),
             overdue: sample.is_overdue(today(&ctx)),
             can_handle,
+            tests,
+            today: today(&ctx),
             ctx,
             sample,
             seizure,

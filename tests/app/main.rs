@@ -5,6 +5,7 @@
 
 mod common;
 
+mod analyses;
 mod auth;
 mod browser;
 mod custody;
