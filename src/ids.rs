@@ -74,6 +74,9 @@ id_type!(
     AttachmentWithdrawalId,
     AnalysisId,
     ReportVersionId,
+    ResultEntryId,
+    ObservationId,
+    InstrumentUseId,
 );
 
 #[cfg(test)]

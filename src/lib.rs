@@ -3,6 +3,7 @@
 rust_i18n::i18n!("locales", fallback = "es");
 
 pub mod access;
+pub mod analysis;
 pub mod api_token;
 pub mod attachment;
 pub mod audit;

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod attachments;
+pub mod analyses;
 pub mod audit;
 pub mod auth;
 pub mod client_addr;
@@ -258,6 +259,7 @@ pub fn build_app(
         .configure(labels::config)
         .configure(lab::config)
         .configure(methods::config)
+        .configure(analyses::config)
         .configure(instruments::config)
         .configure(personnel::config)
         .configure(tariff::config)

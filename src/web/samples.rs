@@ -433,6 +433,18 @@ struct ShowPage {
     can_print: bool,
     overdue: bool,
     files: Option<AttachmentsView>,
+    tests: Vec<crate::analysis::AnalysisRow>,
+    today: chrono::NaiveDate,
+}
+
+impl ShowPage {
+    /// Whether the signed-in analyst has a test to do on this sample.
+    fn has_open_tests(&self) -> bool {
+        let me = self.ctx.user.as_ref().map(|u| &u.id);
+        self.tests
+            .iter()
+            .any(|t| t.analysis.status.open() && t.analysis.analyst_id.as_ref() == me)
+    }
 }
 
 async fn show(
@@ -444,7 +456,8 @@ async fn show(
     let id = path.into_inner();
     let owner = Owner::Sample(id.clone());
     let see_files = ctx.can(owner.view_permission());
-    let (sample, seizure, parent, children, events, holding, chain_ok, files) = state
+    let can_handle = ctx.can(Permission::HandleSamples);
+    let (sample, seizure, parent, children, events, holding, chain_ok, files, tests) = state
         .db(move |conn| {
             let sample = sample::find(conn, &id)?;
             let seizure = seizure::find(conn, &sample.seizure_id)?;
@@ -466,14 +479,18 @@ async fn show(
             } else {
                 Vec::new()
             };
+            let tests = if can_handle {
+                crate::analysis::of_sample(conn, &sample.id)?
+            } else {
+                Vec::new()
+            };
             Ok((
-                sample, seizure, parent, children, events, holding, chain_ok, files,
+                sample, seizure, parent, children, events, holding, chain_ok, files, tests,
             ))
         })
         .await?;
     let back = format!("/samples/{}", sample.id);
     let files = AttachmentsView::new(&ctx, &state, &owner, files, back);
-    let can_handle = ctx.can(Permission::HandleSamples);
     let can_print = ctx
         .user
         .as_ref()
@@ -484,6 +501,8 @@ async fn show(
             overdue: sample.is_overdue(today(&ctx)),
             can_handle,
             can_print,
+            tests,
+            today: today(&ctx),
             ctx,
             sample,
             seizure,

@@ -1630,3 +1630,125 @@ async fn search_and_audit_on_a_phone_in_a_real_browser() {
     walk_search_and_audit(&mut w, "phone").await;
     w.finish().await;
 }
+
+/// A received sample with one numeric test assigned to `tecnico` by `supervisora`; returns
+/// the sample and the test.
+fn lab_with_a_test(
+    pw: &str,
+) -> (
+    crate::common::TestApp,
+    lims::ids::SampleId,
+    lims::ids::AnalysisId,
+) {
+    use lims::analysis::{self, AssignInput, PickInput};
+    use lims::user::Role;
+    let app = lab_with_records(pw);
+    let officer = app.create_user("oficial", Role::Enforcement, pw);
+    let sample = app
+        .register(&officer, "INC-2026-0100", &["P-100"])
+        .remove(0);
+    let mut conn = app.db.conn();
+    let find = |conn: &mut lims::db::DbConn, name: &str| {
+        lims::user::find_by_username(conn, name).unwrap().unwrap()
+    };
+    let (chief, tech) = (find(&mut conn, "supervisora"), find(&mut conn, "tecnico"));
+    lims::sample::receipt::receive(
+        &mut conn,
+        &tech.handler(None),
+        &sample.id,
+        &lims::sample::receipt::ReceiptInput {
+            seal_number: "P-100".into(),
+            seal_intact: "yes".into(),
+            quantity_sufficient: "yes".into(),
+            delivered_by: "Of. Soto".into(),
+            decision: "accept".into(),
+            ..Default::default()
+        },
+        chrono_tz::America::Lima,
+    )
+    .unwrap();
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::America::Lima)
+        .date_naive();
+    let choices = analysis::choices(&mut conn, today).unwrap();
+    let pick = choices
+        .iter()
+        .position(|c| {
+            c.version.result_kind == lims::method::ResultKind::Numeric
+                && c.analysts.iter().any(|(id, _)| id == &tech.id)
+        })
+        .expect("a numeric method the technician may perform");
+    let picks = (0..choices.len())
+        .map(|i| PickInput {
+            method_id: choices[i].method.id.0.clone(),
+            pick: (i == pick).then(|| "on".into()),
+            analyst_id: tech.id.0.clone(),
+        })
+        .collect();
+    analysis::assign(
+        &mut conn,
+        &chief.handler(None),
+        std::slice::from_ref(&sample.id),
+        &AssignInput {
+            due_on: (today + chrono::TimeDelta::days(5))
+                .format("%Y-%m-%d")
+                .to_string(),
+            picks,
+        },
+        today,
+    )
+    .unwrap();
+    let test = analysis::of_sample(&mut conn, &sample.id).unwrap()[0]
+        .analysis
+        .id
+        .clone();
+    drop(conn);
+    (app, sample.id, test)
+}
+
+/// The tests' pages, on the desk and on a phone: the assignment form, My tests, the result
+/// form (refused first, then handed in), the review queue and a test's record with its review.
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "drives headless Chromium: cargo test --test app browser -- --ignored"]
+async fn tests_and_review_in_a_real_browser() {
+    const PW: &str = "clave de laboratorio";
+    for (size, first, phone, tag) in [
+        ((1366, 900), 110, false, "desk"),
+        ((390, PHONE_HEIGHT), 130, true, "phone"),
+    ] {
+        let (app, sample, test) = lab_with_a_test(PW);
+        let (mut w, _driver) = open_walk(&app, size, first, phone).await;
+        sign_in(&mut w, "supervisora", PW).await;
+        w.go(&format!("/samples/{sample}")).await;
+        w.wait_text("Ensayos").await;
+        w.shot(&format!("{tag}-sample-tests")).await;
+        w.go(&format!("/samples/{sample}/analyses/new")).await;
+        w.wait_text("Asignar ensayos").await;
+        w.shot(&format!("{tag}-assign")).await;
+        w.client.delete_all_cookies().await.unwrap();
+
+        sign_in(&mut w, "tecnico", PW).await;
+        w.go("/my-tests").await;
+        w.wait_text("Mis ensayos").await;
+        w.shot(&format!("{tag}-my-tests")).await;
+        w.go(&format!("/samples/{sample}/results")).await;
+        w.wait_text("Entregar para revisión").await;
+        w.fill("a0_value", "abc").await;
+        click(&mut w, "button[value=submit]").await;
+        w.wait_text("Revise los campos marcados").await;
+        w.shot(&format!("{tag}-results-errors")).await;
+        w.fill("a0_value", "1,5").await;
+        click(&mut w, "button[value=submit]").await;
+        w.wait_text("Resultados entregados para revisión").await;
+        w.client.delete_all_cookies().await.unwrap();
+
+        sign_in(&mut w, "supervisor2", PW).await;
+        w.go("/review").await;
+        w.wait_text("Revisión de resultados").await;
+        w.shot(&format!("{tag}-review-queue")).await;
+        w.go(&format!("/analyses/{test}")).await;
+        w.wait_text("Rechazar y asignar repetición").await;
+        w.shot(&format!("{tag}-review-test")).await;
+        w.finish().await;
+    }
+}

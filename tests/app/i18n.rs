@@ -67,6 +67,7 @@ fn used_keys() -> BTreeSet<String> {
         "receipt.",
         "verify.",
         "holding.",
+        "analyses.",
     ];
     let mut files = Vec::new();
     files_under(&root.join("templates"), &mut files);

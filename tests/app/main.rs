@@ -6,6 +6,7 @@
 mod common;
 
 mod attachments;
+mod analyses;
 mod auth;
 mod browser;
 mod custody;
