@@ -1,8 +1,8 @@
 //! The web application: state, middleware order, and each area's routes.
 
 pub mod account;
-pub mod attachments;
 pub mod analyses;
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod client_addr;

@@ -5,8 +5,8 @@
 
 mod common;
 
-mod attachments;
 mod analyses;
+mod attachments;
 mod auth;
 mod browser;
 mod custody;
