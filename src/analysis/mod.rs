@@ -4,6 +4,7 @@
 //! append-only rows, so any result can be traced to who, with which method version,
 //! instrument and calibration, under which authorization, and every change since.
 
+pub mod external;
 pub mod result;
 pub mod review;
 pub mod state;
@@ -102,14 +103,19 @@ struct NewAnalysis<'a> {
     sample_id: &'a SampleId,
     method_id: &'a MethodId,
     method_version_id: &'a MethodVersionId,
-    analyst_id: &'a UserId,
-    authorization_id: &'a AuthorizationId,
+    analyst_id: Option<&'a UserId>,
+    authorization_id: Option<&'a AuthorizationId>,
     assigned_by: &'a UserId,
     assigned_at: NaiveDateTime,
     due_on: Option<&'a str>,
     status: AnalysisStatus,
     retest_of_id: Option<&'a AnalysisId>,
     is_external: bool,
+    external_lab: Option<&'a str>,
+    external_accreditation: Option<&'a str>,
+    external_report_ref: Option<&'a str>,
+    referral_event_id: Option<&'a crate::ids::CustodyEventId>,
+    return_event_id: Option<&'a crate::ids::CustodyEventId>,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
 }
@@ -429,31 +435,45 @@ fn insert(
     let (_, version) = method::find_current(conn, method_id)?;
     let id = AnalysisId::new_v7();
     let t = now();
-    diesel::insert_into(analyses::table)
-        .values(NewAnalysis {
+    create(
+        conn,
+        who,
+        NewAnalysis {
             id: &id,
             sample_id,
             method_id,
             method_version_id: &version.id,
-            analyst_id: analyst,
-            authorization_id: authorization,
+            analyst_id: Some(analyst),
+            authorization_id: Some(authorization),
             assigned_by: &who.user_id,
             assigned_at: t,
             due_on,
             status: AnalysisStatus::Assigned,
             retest_of_id: retest_of,
             is_external: false,
+            external_lab: None,
+            external_accreditation: None,
+            external_report_ref: None,
+            referral_event_id: None,
+            return_event_id: None,
             created_at: t,
             updated_at: t,
-        })
+        },
+    )
+}
+
+/// Writes a new analysis row and its audit entry.
+fn create(conn: &mut DbConn, who: &Handler, row: NewAnalysis) -> Result<Analysis, AppError> {
+    diesel::insert_into(analyses::table)
+        .values(&row)
         .execute(conn)?;
-    let created = find(conn, &id)?;
+    let created = find(conn, row.id)?;
     audit::record(
         conn,
         &who.actor,
         "create",
         "analysis",
-        Some(id.as_str()),
+        Some(row.id.as_str()),
         None::<&()>,
         Some(&created),
     )?;

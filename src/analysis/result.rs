@@ -415,7 +415,7 @@ pub enum Action {
 
 /// What a result entry says, compared with the current one to tell whether anything changed.
 #[derive(Debug, Clone, PartialEq)]
-struct Content {
+pub(super) struct Content {
     raw_value: Option<String>,
     numeric_value: Option<f64>,
     qualifier: Qualifier,
@@ -445,7 +445,7 @@ impl Content {
 
 /// Reads one test's part of the form against its method version; problems go beside the
 /// fields `a{i}_…`.
-fn check_content(
+pub(super) fn check_content(
     errors: &mut FieldErrors,
     i: usize,
     v: &MethodVersion,
@@ -788,6 +788,29 @@ pub fn save(
         }
         Ok(Ok(count))
     })
+}
+
+/// Records a partner laboratory's result on its (new) external analysis and hands it in for
+/// review, through the same writing as an analyst's result: no instruments or observations of
+/// ours, as the laboratory's report holds them.
+pub(super) fn record_external(
+    conn: &mut DbConn,
+    who: &Handler,
+    analysis: Analysis,
+    version: MethodVersion,
+    content: Content,
+    today: NaiveDate,
+) -> Result<(), AppError> {
+    let plan = Plan {
+        analysis,
+        version,
+        content: Some(content),
+        current: None,
+        reason: None,
+        instrument: None,
+        observations: Vec::new(),
+    };
+    write(conn, who, plan, Action::Submit, today)
 }
 
 fn write(

@@ -8,18 +8,22 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::access::Permission;
+use crate::analysis::external::{self, ExternalInput, Referral};
 use crate::analysis::result::{
     self, Action, InstrumentUse, Observation, ObservationKind, Qualifier, Refusal, ResultEntry,
     ResultInput, OBSERVATION_ROWS,
 };
 use crate::analysis::review::{self, QueueCursor, RejectInput};
 use crate::analysis::{self, AnalysisRow, AssignInput, DueCursor, MethodChoice, PickInput};
+use crate::attachment::{self, Owner};
+use crate::custody::CustodyEvent;
 use crate::error::AppError;
 use crate::ids::{AnalysisId, SampleId, SeizureId, UserId};
 use crate::instrument::Instrument;
 use crate::sample::{self, Sample};
 use crate::seizure;
 use crate::validation::{opt, FieldErrors};
+use crate::web::attachments::AttachmentsView;
 use crate::web::context::Ctx;
 use crate::web::forms::{Pager, Pairs};
 use crate::web::session::CsrfForm;
@@ -46,7 +50,9 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     .route("/review", web::get().to(queue))
     .route("/analyses/{id}", web::get().to(show))
     .route("/analyses/{id}/approve", web::post().to(approve))
-    .route("/analyses/{id}/reject", web::post().to(reject));
+    .route("/analyses/{id}/reject", web::post().to(reject))
+    .route("/samples/{id}/external", web::get().to(external_form))
+    .route("/samples/{id}/external", web::post().to(save_external));
 }
 
 // ---- Assignment ----
@@ -464,6 +470,15 @@ struct ShowPage {
     analysts: Vec<(UserId, String)>,
     form: RejectInput,
     errors: FieldErrors,
+    /// An external result's referral and return events, and the laboratory's report.
+    external: Option<ExternalRecord>,
+}
+
+/// What an external result's page shows besides the result: the custody events it is linked
+/// to and the partner laboratory's report files.
+struct ExternalRecord {
+    events: Vec<CustodyEvent>,
+    files: Option<AttachmentsView>,
 }
 
 impl ShowPage {
@@ -556,6 +571,10 @@ async fn show_page(
         can_review,
         analysts,
     ) = page;
+    let external = match row.analysis.is_external {
+        true => Some(external_record(&ctx, state, &row.analysis).await?),
+        false => None,
+    };
     let page = ShowPage {
         ctx,
         row,
@@ -569,8 +588,126 @@ async fn show_page(
         analysts,
         form,
         errors,
+        external,
     };
     render_status(&page, status_for(&page.errors))
+}
+
+async fn external_record(
+    ctx: &Ctx,
+    state: &AppState,
+    a: &analysis::Analysis,
+) -> Result<ExternalRecord, AppError> {
+    let owner = Owner::ExternalReport(a.id.clone());
+    let (sample_id, linked, looked_up) = (
+        a.sample_id.clone(),
+        [a.referral_event_id.clone(), a.return_event_id.clone()],
+        owner.clone(),
+    );
+    let (events, items) = state
+        .db(move |conn| {
+            let events = crate::custody::for_sample(conn, &sample_id)?
+                .into_iter()
+                .filter(|e| linked.contains(&Some(e.id.clone())))
+                .collect::<Vec<_>>();
+            Ok((events, attachment::of_owner(conn, &looked_up)?))
+        })
+        .await?;
+    let back = format!("/analyses/{}", a.id);
+    Ok(ExternalRecord {
+        events,
+        files: AttachmentsView::new(ctx, state, &owner, items, back),
+    })
+}
+
+// ---- External laboratory results ----
+
+#[derive(Template)]
+#[template(path = "analyses/external.html")]
+struct ExternalPage {
+    ctx: Ctx,
+    sample: Sample,
+    referral: Option<Referral>,
+    methods: Vec<(String, String)>,
+    form: ExternalInput,
+    qualifiers: Vec<(String, String)>,
+    errors: FieldErrors,
+}
+
+async fn external_page(
+    ctx: Ctx,
+    state: &AppState,
+    id: SampleId,
+    form: Option<ExternalInput>,
+    errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
+    let (sample, referral, methods) = state
+        .db(move |conn| {
+            let sample = sample::find(conn, &id)?;
+            let referral = external::referral(conn, &id)?;
+            let methods = crate::method::in_use(conn)?
+                .into_iter()
+                .map(|(m, v)| (m.id.0, format!("{} · {} v{}", m.code, v.name, v.version_no)))
+                .collect();
+            Ok((sample, referral, methods))
+        })
+        .await?;
+    // The laboratory the sample was sent to, until the supervisor types otherwise.
+    let form = form.unwrap_or_else(|| ExternalInput {
+        external_lab: referral
+            .as_ref()
+            .and_then(|r| r.sent.external_lab.clone())
+            .unwrap_or_default(),
+        ..Default::default()
+    });
+    let page = ExternalPage {
+        qualifiers: Qualifier::ALL
+            .iter()
+            .map(|q| (q.as_str().into(), ctx.label("analyses.qualifier", q)))
+            .collect(),
+        ctx,
+        sample,
+        referral,
+        methods,
+        form,
+        errors,
+    };
+    render_status(&page, status_for(&page.errors))
+}
+
+async fn external_form(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    path: web::Path<SampleId>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::Supervise)?;
+    external_page(ctx, &state, path.into_inner(), None, FieldErrors::default()).await
+}
+
+async fn save_external(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    session: Session,
+    path: web::Path<SampleId>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let who = ctx.handler(Permission::Supervise)?;
+    let id = path.into_inner();
+    let pairs = Pairs(pairs);
+    let mut form: ExternalInput = pairs.group("");
+    form.result = pairs.group("a0_");
+    let (sid, input, today) = (id.clone(), form.clone(), ctx.today());
+    match state
+        .submit(move |conn| external::enter(conn, &who, &sid, &input, today))
+        .await?
+    {
+        Submitted::Done(a) => Ok(done(
+            &session,
+            ctx.t("external.entered"),
+            &format!("/analyses/{}", a.id),
+        )),
+        Submitted::Invalid(errors) => external_page(ctx, &state, id, Some(form), errors).await,
+    }
 }
 
 async fn show(

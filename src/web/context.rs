@@ -404,6 +404,12 @@ const FIELD_LABELS: &[(&str, &str)] = &[
     ("to_password", "custody.field.to_password"),
     ("new_seal_number", "custody.field.new_seal_number"),
     ("external_lab", "custody.field.external_lab"),
+    (
+        "external_accreditation",
+        "external.field.external_accreditation",
+    ),
+    ("external_report_ref", "external.field.external_report_ref"),
+    ("referral", "external.referral"),
     ("to_party", "custody.field.to_party"),
     ("witness", "custody.field.witness"),
     ("retained_until", "custody.field.retained_until"),

@@ -17,24 +17,24 @@ use lims::user::{Role, User};
 use crate::common::{refs, TestApp, ADMIN};
 use crate::custody::{lab, Lab, PW};
 
-fn today() -> chrono::NaiveDate {
+pub(crate) fn today() -> chrono::NaiveDate {
     chrono::Utc::now()
         .with_timezone(&chrono_tz::America::Lima)
         .date_naive()
 }
 
-fn iso(d: chrono::NaiveDate) -> String {
+pub(crate) fn iso(d: chrono::NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
-fn admin(app: &TestApp) -> User {
+pub(crate) fn admin(app: &TestApp) -> User {
     lims::user::find_by_username(&mut app.db.conn(), ADMIN.0)
         .unwrap()
         .unwrap()
 }
 
 /// Sucrose by polarimetry: at least 98,0 %, simple acceptance.
-fn sucrose(app: &TestApp) -> MethodId {
+pub(crate) fn sucrose(app: &TestApp) -> MethodId {
     method::create(
         &mut app.db.conn(),
         &admin(app).handler(None),
@@ -80,7 +80,7 @@ fn alcohol(app: &TestApp) -> MethodId {
 }
 
 /// Authorizes `who` for `method`, granted by a supervisor other than themselves.
-fn authorize(lab: &Lab, who: &User, method: &MethodId) {
+pub(crate) fn authorize(lab: &Lab, who: &User, method: &MethodId) {
     let granter = if who.id == lab.supervisor.id {
         lims::user::find_by_username(&mut lab.app.db.conn(), "super2")
             .unwrap()
@@ -138,14 +138,14 @@ fn instrument_due(app: &TestApp, tag: &str, due_in: i64) -> InstrumentId {
     created.id
 }
 
-fn received(lab: &Lab, reference: &str, seals: &[&str]) -> Vec<Sample> {
+pub(crate) fn received(lab: &Lab, reference: &str, seals: &[&str]) -> Vec<Sample> {
     lab.register(reference, seals)
         .iter()
         .map(|s| lab.receive(s))
         .collect()
 }
 
-fn tests_of(app: &TestApp, sample: &SampleId) -> Vec<analysis::Analysis> {
+pub(crate) fn tests_of(app: &TestApp, sample: &SampleId) -> Vec<analysis::Analysis> {
     analysis::of_sample(&mut app.db.conn(), sample)
         .unwrap()
         .into_iter()
@@ -153,7 +153,7 @@ fn tests_of(app: &TestApp, sample: &SampleId) -> Vec<analysis::Analysis> {
         .collect()
 }
 
-fn status_of(app: &TestApp, sample: &SampleId) -> SampleStatus {
+pub(crate) fn status_of(app: &TestApp, sample: &SampleId) -> SampleStatus {
     lims::sample::find(&mut app.db.conn(), sample)
         .unwrap()
         .status

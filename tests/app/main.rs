@@ -14,6 +14,7 @@ mod custody_tamper;
 mod database;
 mod demo;
 mod desk;
+mod external;
 mod i18n;
 mod input;
 mod instruments;
