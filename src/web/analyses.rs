@@ -359,10 +359,7 @@ async fn load_results(
         }
     }
     Ok(ResultsPage {
-        qualifiers: Qualifier::ALL
-            .iter()
-            .map(|q| (q.as_str().into(), ctx.label("analyses.qualifier", q)))
-            .collect(),
+        qualifiers: qualifier_options(&ctx),
         kinds: ObservationKind::ALL
             .iter()
             .map(|k| (k.as_str().into(), ctx.label("analyses.observation", k)))
@@ -661,10 +658,7 @@ async fn external_page(
         ..Default::default()
     });
     let page = ExternalPage {
-        qualifiers: Qualifier::ALL
-            .iter()
-            .map(|q| (q.as_str().into(), ctx.label("analyses.qualifier", q)))
-            .collect(),
+        qualifiers: qualifier_options(&ctx),
         ctx,
         sample,
         referral,
@@ -792,4 +786,12 @@ async fn reject(
         )),
         Submitted::Invalid(errors) => show_page(ctx, &state, id, form, errors).await,
     }
+}
+
+/// The qualifier choices of a result (`=`, `<`, `<LOD`…), in the reader's language.
+fn qualifier_options(ctx: &Ctx) -> Vec<(String, String)> {
+    Qualifier::ALL
+        .iter()
+        .map(|q| (q.as_str().into(), ctx.label("analyses.qualifier", q)))
+        .collect()
 }
