@@ -302,6 +302,7 @@ pub fn seed(
         done += n;
         progress(done);
     }
+    crate::demo_lab::ensure_tests(conn, &supervisors, &technicians, today)?;
     write_tx(conn, |conn| {
         audit::record(
             conn,

@@ -1,11 +1,16 @@
 //! The demo laboratory's technical records: methods typical of a customs laboratory (some
 //! with a second version), instruments (some calibrated, some due soon, some overdue, one out
 //! of service), and staff trained, assessed and authorized, all written through the same
-//! domain functions as the web interface. Only when the catalogue is still empty.
+//! domain functions as the web interface. Only when the catalogue is still empty. Then tests
+//! on received samples in every state of their workflow, once.
 
 use chrono::{NaiveDate, TimeDelta};
 
+use crate::analysis::result::{self, Action, ResultInput};
+use crate::analysis::review::{self, RejectInput};
+use crate::analysis::{self, AssignInput, PickInput};
 use crate::error::AppError;
+use crate::ids::{AnalysisId, SampleId};
 use crate::instrument::{self, CalibrationInput, InstrumentInput, MaintenanceInput, StatusInput};
 use crate::method::{self, MethodInput};
 use crate::personnel::{self, GrantInput, RevokeInput, TrainingInput};
@@ -461,5 +466,203 @@ pub fn ensure_lab_records(
             }
         }
     }
+    Ok(())
+}
+
+/// One result typed by `analyst` for test `id` of `sample`: saved as a draft or handed in.
+#[allow(clippy::too_many_arguments)]
+fn enter(
+    conn: &mut crate::db::DbConn,
+    analyst: &User,
+    sample: &SampleId,
+    id: &AnalysisId,
+    value: &str,
+    instrument: &str,
+    action: Action,
+    today: NaiveDate,
+) -> Result<(), AppError> {
+    let input = ResultInput {
+        analysis_id: id.to_string(),
+        qualifier: "eq".into(),
+        value: value.into(),
+        instrument_id: instrument.into(),
+        ..Default::default()
+    };
+    result::save(
+        conn,
+        &analyst.handler(None),
+        sample,
+        &[input],
+        action,
+        today,
+    )?
+    .map_err(|refused| AppError::Invalid(refused.errors))?;
+    Ok(())
+}
+
+/// The open or last test of `method` on a sample.
+fn test_of(
+    conn: &mut crate::db::DbConn,
+    sample: &SampleId,
+    method: &str,
+) -> Result<AnalysisId, AppError> {
+    analysis::of_sample(conn, sample)?
+        .into_iter()
+        .rfind(|r| r.code == method)
+        .map(|r| r.analysis.id)
+        .ok_or(AppError::NotFound)
+}
+
+/// Tests on the first received samples, in every state of the workflow: assigned, a draft,
+/// handed in, approved, and one rejected for an out-of-specification value, retested and
+/// approved, so its sample awaits its report. Written through the same functions as the
+/// pages; the chief assigns, the deputy reviews (never the analyst). Only while no test
+/// exists yet.
+pub fn ensure_tests(
+    conn: &mut crate::db::DbConn,
+    supervisors: &[User],
+    technicians: &[User],
+    today: NaiveDate,
+) -> Result<(), AppError> {
+    use crate::db::schema::{analyses, samples};
+    use crate::sample::{Sample, SampleStatus};
+    use diesel::prelude::*;
+
+    let none_yet = analyses::table.count().get_result::<i64>(conn)? == 0;
+    if !none_yet || supervisors.len() < 2 {
+        return Ok(());
+    }
+    let received: Vec<Sample> = samples::table
+        .filter(samples::status.eq(SampleStatus::Received))
+        .order(samples::lab_code)
+        .limit(5)
+        .select(Sample::as_select())
+        .load(conn)?;
+    if received.len() < 5 {
+        return Ok(());
+    }
+    let choices = analysis::choices(conn, today)?;
+    // A technician authorized for the method, and the method's id.
+    let pick = |code: &str| -> Option<(String, &User)> {
+        let c = choices.iter().find(|c| c.method.code == code)?;
+        let who = technicians
+            .iter()
+            .find(|t| c.analysts.iter().any(|(id, _)| id == &t.id))?;
+        Some((c.method.id.to_string(), who))
+    };
+    let (Some(sucrose), Some(alcohol)) = (pick("AZU-POL-01"), pick("ALC-DEN-01")) else {
+        return Ok(());
+    };
+    let polarimeter = result::usable_instruments(conn, today)?
+        .into_iter()
+        .find(|i| i.asset_tag == "EQ-POL-01")
+        .map(|i| i.id.to_string())
+        .unwrap_or_default();
+    let (chief, deputy) = (supervisors[0].handler(None), supervisors[1].handler(None));
+    let due = iso(today + TimeDelta::days(7));
+    let assign = |conn: &mut crate::db::DbConn,
+                  sample: &Sample,
+                  methods: &[&(String, &User)]|
+     -> Result<(), AppError> {
+        let input = AssignInput {
+            due_on: due.clone(),
+            picks: methods
+                .iter()
+                .map(|(method, who)| PickInput {
+                    method_id: method.clone(),
+                    pick: Some("on".into()),
+                    analyst_id: who.id.to_string(),
+                })
+                .collect(),
+        };
+        analysis::assign(
+            conn,
+            &chief,
+            std::slice::from_ref(&sample.id),
+            &input,
+            today,
+        )?;
+        Ok(())
+    };
+    let (pass, fail) = ("99.8", "98.9");
+
+    // Assigned, not started.
+    assign(conn, &received[0], &[&sucrose])?;
+    // A draft; one handed in, waiting in the review queue; one approved while the other test
+    // of its sample is still open.
+    for (s, action, approved) in [
+        (&received[1], Action::Draft, false),
+        (&received[2], Action::Submit, false),
+        (&received[3], Action::Submit, true),
+    ] {
+        if approved {
+            assign(conn, s, &[&sucrose, &alcohol])?;
+        } else {
+            assign(conn, s, &[&sucrose])?;
+        }
+        let id = test_of(conn, &s.id, "AZU-POL-01")?;
+        enter(
+            conn,
+            sucrose.1,
+            &s.id,
+            &id,
+            pass,
+            &polarimeter,
+            action,
+            today,
+        )?;
+        if approved {
+            review::approve(conn, &deputy, &id)?;
+        }
+    }
+    // Out of specification, rejected, retested and approved with its companion: the sample
+    // awaits its report.
+    let s = &received[4];
+    assign(conn, s, &[&sucrose, &alcohol])?;
+    let polarimetry = test_of(conn, &s.id, "AZU-POL-01")?;
+    let strength = test_of(conn, &s.id, "ALC-DEN-01")?;
+    enter(
+        conn,
+        sucrose.1,
+        &s.id,
+        &polarimetry,
+        fail,
+        &polarimeter,
+        Action::Submit,
+        today,
+    )?;
+    enter(
+        conn,
+        alcohol.1,
+        &s.id,
+        &strength,
+        "40.1",
+        "",
+        Action::Submit,
+        today,
+    )?;
+    review::approve(conn, &deputy, &strength)?;
+    let retest = review::reject(
+        conn,
+        &deputy,
+        &polarimetry,
+        &RejectInput {
+            rejection_reason: "Lectura inestable: el tubo polarimétrico tenía una burbuja".into(),
+            analyst_id: String::new(),
+            due_on: due.clone(),
+        },
+        today,
+    )?;
+    enter(
+        conn,
+        sucrose.1,
+        &s.id,
+        &retest.id,
+        pass,
+        &polarimeter,
+        Action::Submit,
+        today,
+    )?;
+    review::approve(conn, &deputy, &retest.id)?;
     Ok(())
 }

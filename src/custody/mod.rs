@@ -384,8 +384,14 @@ pub fn latest(
 /// listed with the physical state they follow from.
 pub fn statuses_after(kind: EventKind) -> &'static [&'static str] {
     use EventKind::*;
-    const IN_LAB: &[&str] = &["received", "in_testing", "reported"];
-    const IN_LAB_OR_RETAINED: &[&str] = &["received", "in_testing", "reported", "retained"];
+    const IN_LAB: &[&str] = &["received", "in_testing", "awaiting_report", "reported"];
+    const IN_LAB_OR_RETAINED: &[&str] = &[
+        "received",
+        "in_testing",
+        "awaiting_report",
+        "reported",
+        "retained",
+    ];
     match kind {
         Collected | Sealed => &["registered"],
         ReceivedAtLab | SubSampled | ReturnedFromExternal => IN_LAB,

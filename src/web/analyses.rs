@@ -15,7 +15,7 @@ use crate::analysis::result::{
 };
 use crate::analysis::review::{self, QueueCursor, RejectInput};
 use crate::analysis::{self, AnalysisRow, AssignInput, DueCursor, MethodChoice, PickInput};
-use crate::attachment::{self, Owner};
+use crate::attachment::{self, Listed, Owner};
 use crate::custody::CustodyEvent;
 use crate::error::AppError;
 use crate::ids::{AnalysisId, SampleId, SeizureId, UserId};
@@ -279,6 +279,28 @@ struct TestForm {
     input: ResultInput,
     history: Vec<ResultEntry>,
     observations: Vec<Observation>,
+    /// The test's raw data files; shown after the result form, as uploads are forms of their own.
+    files: Option<AttachmentsView>,
+}
+
+/// The attachment panel of one test, headed with its method so a sample's panels tell apart.
+fn test_files(
+    ctx: &Ctx,
+    state: &AppState,
+    row: &AnalysisRow,
+    items: Vec<Listed>,
+    back: String,
+) -> Option<AttachmentsView> {
+    let owner = Owner::Analysis(row.analysis.id.clone());
+    AttachmentsView::new(ctx, state, &owner, items, back).map(|v| {
+        let title = format!(
+            "{} · {} {}",
+            ctx.t("attachments.title"),
+            row.code,
+            row.version.name
+        );
+        v.titled(title)
+    })
 }
 
 #[derive(Template)]
@@ -333,24 +355,36 @@ async fn load_results(
                 }
                 let history = result::entries(conn, &a.id)?;
                 let used = result::instruments_used(conn, &a.id)?;
+                let files = attachment::of_owner(conn, &Owner::Analysis(a.id.clone()))?;
                 let input = ResultInput::from_entry(
                     a,
                     history.last(),
                     used.last().map(|(u, _)| &u.instrument_id),
                     lang,
                 );
-                tests.push(TestForm {
-                    observations: result::observations(conn, &a.id)?,
-                    row,
-                    input,
-                    history,
-                });
+                tests.push((
+                    TestForm {
+                        observations: result::observations(conn, &a.id)?,
+                        row,
+                        input,
+                        history,
+                        files: None,
+                    },
+                    files,
+                ));
             }
             let instruments = result::usable_instruments(conn, today)?;
             Ok((sample, tests, instruments))
         })
         .await?;
-    let mut tests = tests;
+    let back = format!("/samples/{}/results", sample.id);
+    let mut tests: Vec<TestForm> = tests
+        .into_iter()
+        .map(|(t, items)| TestForm {
+            files: test_files(&ctx, state, &t.row, items, back.clone()),
+            ..t
+        })
+        .collect();
     if let Some(typed) = typed {
         for t in &mut tests {
             if let Some(input) = typed.iter().find(|i| i.analysis_id == t.row.analysis.id.0) {
@@ -463,6 +497,7 @@ struct ShowPage {
     people: std::collections::HashMap<UserId, String>,
     authorization_basis: Option<String>,
     retests: Vec<AnalysisRow>,
+    files: Option<AttachmentsView>,
     can_review: bool,
     analysts: Vec<(UserId, String)>,
     form: RejectInput,
@@ -522,6 +557,7 @@ async fn show_page(
             let entries = result::entries(conn, &id)?;
             let observations = result::observations(conn, &id)?;
             let used = result::instruments_used(conn, &id)?;
+            let files = attachment::of_owner(conn, &Owner::Analysis(id.clone()))?;
             let mut ids: Vec<&UserId> = entries.iter().map(|e| &e.entered_by).collect();
             ids.extend(observations.iter().map(|o| &o.entered_by));
             ids.extend(
@@ -552,6 +588,7 @@ async fn show_page(
                 people,
                 authorization_basis,
                 retests,
+                files,
                 can_review,
                 analysts,
             ))
@@ -565,6 +602,7 @@ async fn show_page(
         people,
         authorization_basis,
         retests,
+        files,
         can_review,
         analysts,
     ) = page;
@@ -572,6 +610,8 @@ async fn show_page(
         true => Some(external_record(&ctx, state, &row.analysis).await?),
         false => None,
     };
+    let back = format!("/analyses/{}", row.analysis.id);
+    let files = test_files(&ctx, state, &row, files, back);
     let page = ShowPage {
         ctx,
         row,
@@ -581,6 +621,7 @@ async fn show_page(
         people,
         authorization_basis,
         retests,
+        files,
         can_review,
         analysts,
         form,

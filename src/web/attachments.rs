@@ -38,6 +38,8 @@ pub struct AttachmentsView {
     pub slot: String,
     /// The page to come back to after an upload or a withdrawal.
     pub back: String,
+    /// The panel's heading: "Attachments", or a record's name where a page holds several.
+    pub title: String,
     pub items: Vec<Listed>,
     pub can_upload: bool,
     pub max_mb: u64,
@@ -58,12 +60,18 @@ impl AttachmentsView {
             action: owner_path(owner),
             slot: owner.id().to_string(),
             back,
+            title: ctx.t("attachments.title"),
             items,
             can_upload: ctx.can(owner.upload_permission()),
             max_mb: state.config.max_upload_mb,
             description: String::new(),
             errors: FieldErrors::default(),
         })
+    }
+
+    /// The same panel headed by `title` (the tests of one sample each have one).
+    pub fn titled(self, title: String) -> AttachmentsView {
+        AttachmentsView { title, ..self }
     }
 
     /// A size for people: bytes, kB or MB.

@@ -184,6 +184,20 @@ fn assignment(app: &TestApp, picks: &[(&MethodId, &User)]) -> Vec<(String, Strin
     fields
 }
 
+/// The supervisor assigns `method` on `sample` to the technician; the test.
+async fn assigned_to_tech(lab: &Lab, sample: &Sample, method: &MethodId) -> AnalysisId {
+    let mut s = lab.app.client().await;
+    s.login("super", PW).await;
+    s.get("/").await;
+    s.post(
+        &format!("/samples/{}/analyses", sample.id),
+        &refs(&assignment(&lab.app, &[(method, &lab.tech)])),
+    )
+    .await
+    .assert_redirect(&format!("/samples/{}", sample.id));
+    tests_of(&lab.app, &sample.id)[0].id.clone()
+}
+
 /// One test's fields of a sample's result form, at position `i`.
 fn entry(i: usize, a: &AnalysisId, fields: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut out = vec![(format!("a{i}_analysis_id"), a.0.clone())];
@@ -295,15 +309,7 @@ async fn an_instrument_past_calibration_or_out_of_service_is_refused_at_entry() 
     .unwrap();
     let good = instrument_due(&lab.app, "POL-OK", 90);
     let sample = &received(&lab, "INC-2026-0003", &["P-1"])[0];
-    let mut s = lab.app.client().await;
-    s.login("super", PW).await;
-    s.get("/").await;
-    s.post(
-        &format!("/samples/{}/analyses", sample.id),
-        &refs(&assignment(&lab.app, &[(&sac, &lab.tech)])),
-    )
-    .await;
-    let a = tests_of(&lab.app, &sample.id)[0].id.clone();
+    let a = assigned_to_tech(&lab, sample, &sac).await;
     let mut t = lab.app.client().await;
     t.login("tecnico", PW).await;
     t.get("/").await;
@@ -801,4 +807,73 @@ async fn an_old_result_keeps_its_method_version_after_the_method_is_edited() {
     .assert_redirect(&path);
     let e = result::entries(&mut conn, &new.id).unwrap().pop().unwrap();
     assert_eq!(e.conformity, Some(Conformity::Fail));
+}
+
+#[actix_web::test]
+async fn raw_data_is_attached_to_a_test_and_downloaded_checked() {
+    use sha2::{Digest, Sha256};
+    const RAW: &[u8] = b"time,signal\n0.0,12\n0.1,340\n0.2,9\n";
+    let lab = lab();
+    let sac = sucrose(&lab.app);
+    authorize(&lab, &lab.tech, &sac);
+    let sample = &received(&lab, "INC-2026-0040", &["P-1"])[0];
+    let a = assigned_to_tech(&lab, sample, &sac).await;
+
+    let mut t = lab.app.client().await;
+    t.login("tecnico", PW).await;
+    let results = format!("/samples/{}/results", sample.id);
+    let page = t.get(&results).await;
+    // The panel of the test, headed with its method, outside the result form.
+    page.assert_contains("Archivos adjuntos · SAC-POL-01");
+    let upload = format!("/attachments/analysis/{a}");
+    let form_end = page.body.find("</form>").unwrap();
+    assert!(page.body[form_end..].contains(&format!("action=\"{upload}\"")));
+    t.post_multipart(
+        &upload,
+        &[
+            ("description", "Lectura del polarímetro"),
+            ("back", &results),
+        ],
+        ("file", "polarimetro.csv", RAW),
+    )
+    .await
+    .assert_redirect(&results);
+
+    let files = lims::attachment::of_owner(
+        &mut lab.app.db.conn(),
+        &lims::attachment::Owner::Analysis(a.clone()),
+    )
+    .unwrap();
+    assert_eq!(files.len(), 1);
+    let row = &files[0].attachment;
+    let sha = hex::encode(Sha256::digest(RAW));
+    assert_eq!(row.sha256, sha);
+    t.get(&results).await.assert_contains("polarimetro.csv");
+    let show = t.get(&format!("/analyses/{a}")).await;
+    show.assert_contains("polarimetro.csv");
+    show.assert_contains(&sha);
+    let got = t.get(&format!("/attachment/{}", row.id)).await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.body.as_bytes(), RAW);
+    // Bytes changed in the store are refused, not served.
+    let stored = lab
+        .app
+        .db
+        .data_dir()
+        .join("attachments")
+        .join(&row.storage_key);
+    std::fs::write(&stored, b"time,signal\n0.0,12\n0.1,999\n0.2,9\n").unwrap();
+    let got = t.get(&format!("/attachment/{}", row.id)).await;
+    assert_eq!(got.status, 500);
+    assert!(!got.body.contains("999"));
+
+    // A customs officer never sees a test's raw data, nor adds to it.
+    let mut o = lab.app.client().await;
+    o.login("oficial", PW).await;
+    o.get("/").await;
+    assert_eq!(o.get(&upload).await.status, 403);
+    assert_eq!(o.get(&format!("/attachment/{}", row.id)).await.status, 403);
+    assert_eq!(o.get(&format!("/analyses/{a}")).await.status, 403);
+    let refused = o.post_multipart(&upload, &[], ("file", "x.csv", RAW)).await;
+    assert_eq!(refused.status, 403);
 }

@@ -1633,14 +1633,8 @@ async fn search_and_audit_on_a_phone_in_a_real_browser() {
 
 /// A received sample with one numeric test assigned to `tecnico` by `supervisora`; returns
 /// the sample and the test.
-fn lab_with_a_test(
-    pw: &str,
-) -> (
-    crate::common::TestApp,
-    lims::ids::SampleId,
-    lims::ids::AnalysisId,
-) {
-    use lims::analysis::{self, AssignInput, PickInput};
+/// The demo lab's records and one sample received at the lab by the technician.
+fn lab_with_a_received_sample(pw: &str) -> (crate::common::TestApp, lims::ids::SampleId) {
     use lims::user::Role;
     let app = lab_with_records(pw);
     let officer = app.create_user("oficial", Role::Enforcement, pw);
@@ -1651,7 +1645,7 @@ fn lab_with_a_test(
     let find = |conn: &mut lims::db::DbConn, name: &str| {
         lims::user::find_by_username(conn, name).unwrap().unwrap()
     };
-    let (chief, tech) = (find(&mut conn, "supervisora"), find(&mut conn, "tecnico"));
+    let tech = find(&mut conn, "tecnico");
     lims::sample::receipt::receive(
         &mut conn,
         &tech.handler(None),
@@ -1667,6 +1661,24 @@ fn lab_with_a_test(
         chrono_tz::America::Lima,
     )
     .unwrap();
+    drop(conn);
+    (app, sample.id)
+}
+
+fn lab_with_a_test(
+    pw: &str,
+) -> (
+    crate::common::TestApp,
+    lims::ids::SampleId,
+    lims::ids::AnalysisId,
+) {
+    use lims::analysis::{self, AssignInput, PickInput};
+    let (app, sample) = lab_with_a_received_sample(pw);
+    let mut conn = app.db.conn();
+    let find = |conn: &mut lims::db::DbConn, name: &str| {
+        lims::user::find_by_username(conn, name).unwrap().unwrap()
+    };
+    let (chief, tech) = (find(&mut conn, "supervisora"), find(&mut conn, "tecnico"));
     let today = chrono::Utc::now()
         .with_timezone(&chrono_tz::America::Lima)
         .date_naive();
@@ -1688,7 +1700,7 @@ fn lab_with_a_test(
     analysis::assign(
         &mut conn,
         &chief.handler(None),
-        std::slice::from_ref(&sample.id),
+        std::slice::from_ref(&sample),
         &AssignInput {
             due_on: (today + chrono::TimeDelta::days(5))
                 .format("%Y-%m-%d")
@@ -1698,12 +1710,12 @@ fn lab_with_a_test(
         today,
     )
     .unwrap();
-    let test = analysis::of_sample(&mut conn, &sample.id).unwrap()[0]
+    let test = analysis::of_sample(&mut conn, &sample).unwrap()[0]
         .analysis
         .id
         .clone();
     drop(conn);
-    (app, sample.id, test)
+    (app, sample, test)
 }
 
 /// The tests' pages, on the desk and on a phone: the assignment form, My tests, the result
@@ -1750,5 +1762,126 @@ async fn tests_and_review_in_a_real_browser() {
         w.wait_text("Rechazar y asignar repetición").await;
         w.shot(&format!("{tag}-review-test")).await;
         w.finish().await;
+    }
+}
+
+/// The test of `code` on `sample` (the latest, a retest once rejected) and its place among
+/// the sample's tests, which is its place on the result form while open.
+fn test_of(
+    app: &crate::common::TestApp,
+    sample: &lims::ids::SampleId,
+    code: &str,
+) -> (lims::ids::AnalysisId, usize) {
+    let rows = lims::analysis::of_sample(&mut app.db.conn(), sample).unwrap();
+    let open: Vec<_> = rows.iter().filter(|r| r.analysis.status.open()).collect();
+    let row = rows.iter().rev().find(|r| r.code == code).unwrap();
+    let place = open
+        .iter()
+        .position(|r| r.analysis.id == row.analysis.id)
+        .unwrap_or(0);
+    (row.analysis.id.clone(), place)
+}
+
+/// The reviewer approves `test` from its page.
+async fn approve(w: &mut Walk, test: &lims::ids::AnalysisId) {
+    w.go(&format!("/analyses/{test}")).await;
+    w.wait_text("Rechazar y asignar repetición").await;
+    w.submit(&format!("form[action='/analyses/{test}/approve']"))
+        .await;
+    w.wait_text("Resultado aprobado").await;
+}
+
+/// The technician signs in and opens the sample's result form.
+async fn results_form(w: &mut Walk, sample: &lims::ids::SampleId, pw: &str) {
+    sign_in(w, "tecnico", pw).await;
+    w.go(&format!("/samples/{sample}/results")).await;
+    w.wait_text("Entregar para revisión").await;
+}
+
+/// The whole workflow of two tests: the chief supervisor assigns them on a received sample;
+/// the technician attaches raw data and enters both, one out of specification; the other
+/// supervisor rejects that one and approves the other; the retest is entered and approved,
+/// and the sample awaits its report. On the desk, and on a phone (result form and review).
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "drives headless Chromium: cargo test --test app browser -- --ignored"]
+async fn two_tests_from_assignment_to_awaiting_report_in_a_real_browser() {
+    const PW: &str = "clave de laboratorio";
+    for (size, first, phone, tag) in [
+        ((1366, 900), 150, false, "desk"),
+        ((390, PHONE_HEIGHT), 170, true, "phone"),
+    ] {
+        let (app, sample) = lab_with_a_received_sample(PW);
+        let methods = lims::method::in_use(&mut app.db.conn()).unwrap();
+        let row = |code: &str| methods.iter().position(|(m, _)| m.code == code).unwrap();
+        let tech = lims::user::find_by_username(&mut app.db.conn(), "tecnico")
+            .unwrap()
+            .unwrap();
+        let (mut w, _driver) = open_walk(&app, size, first, phone).await;
+
+        sign_in(&mut w, "supervisora", PW).await;
+        w.go(&format!("/samples/{sample}/analyses/new")).await;
+        w.wait_text("Asignar ensayos").await;
+        for code in ["AZU-POL-01", "ALC-DEN-01"] {
+            let i = row(code);
+            click(&mut w, &format!("input[name='m{i}_pick']")).await;
+            choose(&mut w, &format!("m{i}_analyst_id"), tech.id.as_str()).await;
+        }
+        let due = (chrono::Utc::now() + chrono::TimeDelta::days(7))
+            .format("%Y-%m-%d")
+            .to_string();
+        w.client
+            .execute(
+                "document.querySelector(\"[name='due_on']\").value = arguments[0];",
+                vec![serde_json::json!(due)],
+            )
+            .await
+            .unwrap();
+        w.submit(&format!("form[action='/samples/{sample}/analyses']"))
+            .await;
+        w.wait_text("Ensayos asignados: 2").await;
+        w.client.delete_all_cookies().await.unwrap();
+
+        // Raw data first (the panels are shown while the tests are open), then both results.
+        results_form(&mut w, &sample, PW).await;
+        attach(&mut w, &app, "cromatograma.pdf").await;
+        w.wait_text("cromatograma.pdf").await;
+        let (sucrose, s) = test_of(&app, &sample, "AZU-POL-01");
+        let (strength, a) = test_of(&app, &sample, "ALC-DEN-01");
+        w.fill(&format!("a{s}_value"), "98,9").await;
+        w.fill(&format!("a{a}_value"), "40,1").await;
+        w.shot(&format!("{tag}-walk-results")).await;
+        click(&mut w, "button[value=submit]").await;
+        w.wait_text("Resultados entregados para revisión").await;
+        w.client.delete_all_cookies().await.unwrap();
+
+        sign_in(&mut w, "supervisor2", PW).await;
+        w.go(&format!("/analyses/{sucrose}")).await;
+        w.wait_text("Rechazar y asignar repetición").await;
+        w.shot(&format!("{tag}-walk-review")).await;
+        w.fill("rejection_reason", "Lectura inestable: burbuja en el tubo")
+            .await;
+        w.submit(&format!("form[action='/analyses/{sucrose}/reject']"))
+            .await;
+        w.wait_text("Resultado rechazado").await;
+        approve(&mut w, &strength).await;
+        w.client.delete_all_cookies().await.unwrap();
+
+        results_form(&mut w, &sample, PW).await;
+        let (retest, r) = test_of(&app, &sample, "AZU-POL-01");
+        assert_ne!(retest, sucrose);
+        w.fill(&format!("a{r}_value"), "99,8").await;
+        w.shot(&format!("{tag}-walk-retest")).await;
+        click(&mut w, "button[value=submit]").await;
+        w.wait_text("Resultados entregados para revisión").await;
+        w.client.delete_all_cookies().await.unwrap();
+
+        sign_in(&mut w, "supervisor2", PW).await;
+        approve(&mut w, &retest).await;
+        w.go(&format!("/samples/{sample}")).await;
+        w.wait_text("Pendiente de informe").await;
+        w.shot(&format!("{tag}-walk-awaiting-report")).await;
+        w.finish().await;
+        let now = lims::sample::find(&mut app.db.conn(), &sample).unwrap();
+        assert_eq!(now.status, lims::sample::SampleStatus::AwaitingReport);
     }
 }

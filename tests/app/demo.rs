@@ -74,6 +74,43 @@ fn seed_demo_builds_a_consistent_lab_and_can_run_twice() {
     let revoked = lims::personnel::authorizations(&mut conn, &tech3.id).unwrap();
     assert!(revoked.iter().any(|(a, _, _)| a.revoked_at.is_some()));
 
+    // Tests in every state of their workflow, one rejected and retested, and a sample whose
+    // tests are all approved awaiting its report.
+    use lims::db::schema::analyses;
+    let tests: Vec<(String, Option<String>, Option<String>)> = analyses::table
+        .select((
+            analyses::status,
+            analyses::retest_of_id,
+            analyses::analyst_id,
+        ))
+        .load(&mut conn)
+        .unwrap();
+    let states: BTreeSet<&str> = tests.iter().map(|(s, _, _)| s.as_str()).collect();
+    for s in [
+        "assigned",
+        "in_progress",
+        "submitted",
+        "approved",
+        "rejected",
+    ] {
+        assert!(states.contains(s), "no test {s}: {states:?}");
+    }
+    assert!(tests
+        .iter()
+        .any(|(s, retest_of, _)| s == "approved" && retest_of.is_some()));
+    let technicians: BTreeSet<String> = lims::db::schema::users::table
+        .filter(lims::db::schema::users::role.eq("technician"))
+        .select(lims::db::schema::users::id)
+        .load::<String>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert!(tests
+        .iter()
+        .all(|(_, _, a)| a.as_ref().is_some_and(|a| technicians.contains(a))));
+    assert!(statuses_now(&mut conn).contains(&"awaiting_report".to_string()));
+    let tests_before = tests.len();
+
     // A second run adds seizures and leaves the accounts alone.
     let again = lims::demo::seed(&mut conn, 5, tz, None, |_| {}).unwrap();
     assert!(again.accounts.is_empty());
@@ -90,4 +127,14 @@ fn seed_demo_builds_a_consistent_lab_and_can_run_twice() {
         .unwrap()
         .unwrap();
     assert_eq!(admin.role, Role::Admin);
+    let tests_after: i64 = analyses::table.count().get_result(&mut conn).unwrap();
+    assert_eq!(tests_after as usize, tests_before, "tests are seeded once");
+}
+
+fn statuses_now(conn: &mut lims::db::DbConn) -> Vec<String> {
+    use diesel::prelude::*;
+    lims::db::schema::samples::table
+        .select(lims::db::schema::samples::status)
+        .load(conn)
+        .unwrap()
 }
