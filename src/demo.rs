@@ -302,7 +302,7 @@ pub fn seed(
         done += n;
         progress(done);
     }
-    crate::demo_lab::ensure_tests(conn, &supervisors, &technicians, today)?;
+    crate::demo_lab::ensure_tests(conn, &supervisors, &technicians, today, tz)?;
     write_tx(conn, |conn| {
         audit::record(
             conn,

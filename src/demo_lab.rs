@@ -6,6 +6,7 @@
 
 use chrono::{NaiveDate, TimeDelta};
 
+use crate::analysis::external::{self, ExternalInput};
 use crate::analysis::result::{self, Action, ResultInput};
 use crate::analysis::review::{self, RejectInput};
 use crate::analysis::{self, AssignInput, PickInput};
@@ -14,6 +15,7 @@ use crate::ids::{AnalysisId, SampleId};
 use crate::instrument::{self, CalibrationInput, InstrumentInput, MaintenanceInput, StatusInput};
 use crate::method::{self, MethodInput};
 use crate::personnel::{self, GrantInput, RevokeInput, TrainingInput};
+use crate::sample::movement::{self, EventInput, Proofs};
 use crate::user::User;
 
 /// A method's second version: how its form changes, and why.
@@ -515,14 +517,16 @@ fn test_of(
 
 /// Tests on the first received samples, in every state of the workflow: assigned, a draft,
 /// handed in, approved, and one rejected for an out-of-specification value, retested and
-/// approved, so its sample awaits its report. Written through the same functions as the
-/// pages; the chief assigns, the deputy reviews (never the analyst). Only while no test
-/// exists yet.
+/// approved, so its sample awaits its report; and a partner laboratory's result on a sample
+/// that was sent out and came back. Written through the same functions as the pages; the chief
+/// assigns, the deputy reviews (never the analyst or the one who entered it). Only while no
+/// test exists yet.
 pub fn ensure_tests(
     conn: &mut crate::db::DbConn,
     supervisors: &[User],
     technicians: &[User],
     today: NaiveDate,
+    tz: chrono_tz::Tz,
 ) -> Result<(), AppError> {
     use crate::db::schema::{analyses, samples};
     use crate::sample::{Sample, SampleStatus};
@@ -664,5 +668,47 @@ pub fn ensure_tests(
         today,
     )?;
     review::approve(conn, &deputy, &retest.id)?;
+
+    // A sample the seed sent to a partner laboratory comes back with its report.
+    let sent = samples::table
+        .filter(samples::status.eq(SampleStatus::External))
+        .order(samples::lab_code)
+        .select(Sample::as_select())
+        .first(conn)
+        .optional()?;
+    if let Some(s) = sent {
+        let lab = "Laboratorio Central de Aduanas, Santiago de Chile";
+        movement::record(
+            conn,
+            &sucrose.1.handler(None),
+            &s.id,
+            &EventInput {
+                kind: "returned_from_external".into(),
+                external_lab: lab.into(),
+                seal_intact: "yes".into(),
+                ..Default::default()
+            },
+            tz,
+            &Proofs::default(),
+        )?;
+        let external = external::enter(
+            conn,
+            &chief,
+            &s.id,
+            &ExternalInput {
+                method_id: sucrose.0.clone(),
+                external_lab: lab.into(),
+                external_accreditation: "ISO/IEC 17025 · INN-LE-123".into(),
+                external_report_ref: "LCA-2026-0917".into(),
+                result: ResultInput {
+                    qualifier: "eq".into(),
+                    value: "99.7".into(),
+                    ..Default::default()
+                },
+            },
+            today,
+        )?;
+        review::approve(conn, &deputy, &external.id)?;
+    }
     Ok(())
 }

@@ -77,14 +77,24 @@ fn seed_demo_builds_a_consistent_lab_and_can_run_twice() {
     // Tests in every state of their workflow, one rejected and retested, and a sample whose
     // tests are all approved awaiting its report.
     use lims::db::schema::analyses;
-    let tests: Vec<(String, Option<String>, Option<String>)> = analyses::table
+    let all: Vec<(String, Option<String>, Option<String>, bool)> = analyses::table
         .select((
             analyses::status,
             analyses::retest_of_id,
             analyses::analyst_id,
+            analyses::is_external,
         ))
         .load(&mut conn)
         .unwrap();
+    // A partner laboratory's result, approved; it has no analyst of ours.
+    assert!(all
+        .iter()
+        .any(|(s, _, a, ext)| *ext && s == "approved" && a.is_none()));
+    let tests: Vec<(String, Option<String>, Option<String>)> = all
+        .iter()
+        .filter(|t| !t.3)
+        .map(|(s, r, a, _)| (s.clone(), r.clone(), a.clone()))
+        .collect();
     let states: BTreeSet<&str> = tests.iter().map(|(s, _, _)| s.as_str()).collect();
     for s in [
         "assigned",
@@ -109,7 +119,7 @@ fn seed_demo_builds_a_consistent_lab_and_can_run_twice() {
         .iter()
         .all(|(_, _, a)| a.as_ref().is_some_and(|a| technicians.contains(a))));
     assert!(statuses_now(&mut conn).contains(&"awaiting_report".to_string()));
-    let tests_before = tests.len();
+    let tests_before = all.len();
 
     // A second run adds seizures and leaves the accounts alone.
     let again = lims::demo::seed(&mut conn, 5, tz, None, |_| {}).unwrap();
