@@ -21,6 +21,9 @@ pub struct Config {
     pub storage_url: String,
     /// The largest attachment accepted, in MB (`LIMS_MAX_UPLOAD_MB`, default 50).
     pub max_upload_mb: u64,
+    /// Where the public reaches this lab (`LIMS_PUBLIC_URL`): the base of the verification
+    /// links printed on reports. Default `http://` + the bind address.
+    pub public_url: String,
     pub cookie_secure: bool,
     pub session_idle: Duration,
     pub timezone: chrono_tz::Tz,
@@ -90,6 +93,19 @@ impl Config {
                 })?,
             None => 50,
         };
+        let public_url = match env("LIMS_PUBLIC_URL") {
+            Some(v) => match url::Url::parse(&v) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                    v.trim_end_matches('/').to_string()
+                }
+                _ => {
+                    return Err(ConfigError::Invalid(format!(
+                        "LIMS_PUBLIC_URL must be an http(s) address such as https://lims.aduana.gob.pe, got {v:?}"
+                    )))
+                }
+            },
+            None => format!("http://{bind}"),
+        };
         let secret_key = match env("LIMS_SECRET_KEY") {
             Some(given) => key_from_text(&given, &SECRET_KEY)?,
             None => load_or_create_key(&data_dir, "secret.key", &SECRET_KEY)?,
@@ -138,6 +154,7 @@ impl Config {
             data_dir,
             storage_url,
             max_upload_mb,
+            public_url,
             cookie_secure,
             session_idle: Duration::from_secs(idle_min * 60),
             timezone,

@@ -454,11 +454,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    lab_settings (id) {
+        id -> Text,
+        name -> Text,
+        address -> Text,
+        accreditation_number -> Nullable<Text>,
+        accreditation_body -> Nullable<Text>,
+        logo_storage_key -> Nullable<Text>,
+        logo_sha256 -> Nullable<Text>,
+        logo_content_type -> Nullable<Text>,
+        report_locale -> Text,
+        require_second_signature -> Bool,
+        changed_by -> Text,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     reports (id) {
         id -> Text,
         seizure_id -> Text,
         sample_id -> Nullable<Text>,
-        report_number -> Nullable<Text>,
         created_by -> Text,
         created_at -> Timestamp,
     }
@@ -469,21 +485,51 @@ diesel::table! {
         id -> Text,
         report_id -> Text,
         version_no -> Integer,
+        format_version -> Integer,
+        locale -> Text,
         status -> Text,
+        lab_settings_id -> Text,
         content -> Text,
         conclusion -> Nullable<Text>,
+        opinion -> Nullable<Text>,
+        deviations -> Nullable<Text>,
+        decision_rule -> Nullable<Text>,
         found_hs_code -> Nullable<Text>,
-        tariff_discrepancy -> Nullable<Bool>,
-        prohibited_found -> Nullable<Bool>,
+        declared_hs_code -> Nullable<Text>,
+        tariff_difference -> Nullable<Text>,
+        controlled_found -> Bool,
+        prohibited_found -> Bool,
+        counterfeit_found -> Bool,
+        finding_note -> Nullable<Text>,
         amendment_reason -> Nullable<Text>,
         supersedes_id -> Nullable<Text>,
+        report_number -> Nullable<Text>,
+        content_sha256 -> Nullable<Text>,
         drafted_by -> Text,
         drafted_at -> Timestamp,
         updated_at -> Timestamp,
         issued_at -> Nullable<Timestamp>,
         issued_by -> Nullable<Text>,
-        signature_meaning -> Nullable<Text>,
-        content_sha256 -> Nullable<Text>,
+        pdf_sha256 -> Nullable<Text>,
+        discarded_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    report_items (report_version_id, analysis_id) {
+        report_version_id -> Text,
+        analysis_id -> Text,
+        sample_id -> Text,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    report_anchors (report_version_id, sample_id) {
+        report_version_id -> Text,
+        sample_id -> Text,
+        custody_seq -> BigInt,
+        custody_hash -> Text,
     }
 }
 
@@ -492,9 +538,28 @@ diesel::table! {
         id -> Text,
         report_version_id -> Text,
         signer_id -> Text,
+        signer_name -> Text,
+        signer_username -> Text,
+        signer_role -> Text,
+        meaning_code -> Text,
+        meaning_text -> Text,
+        auth_method -> Text,
         signed_at -> Timestamp,
-        meaning -> Text,
         content_sha256 -> Text,
+        key_id -> Text,
+        signature_hash -> Text,
+    }
+}
+
+diesel::table! {
+    report_verifications (id) {
+        id -> Text,
+        checked_at -> Timestamp,
+        remote_addr -> Nullable<Text>,
+        report_number -> Text,
+        hash_given -> Nullable<Text>,
+        outcome -> Text,
+        via -> Text,
     }
 }
 
@@ -557,7 +622,12 @@ diesel::joinable!(reports -> seizures (seizure_id));
 diesel::joinable!(reports -> samples (sample_id));
 diesel::joinable!(reports -> users (created_by));
 diesel::joinable!(report_versions -> reports (report_id));
-diesel::joinable!(report_versions -> users (drafted_by));
+diesel::joinable!(report_versions -> lab_settings (lab_settings_id));
+diesel::joinable!(report_items -> report_versions (report_version_id));
+diesel::joinable!(report_items -> analyses (analysis_id));
+diesel::joinable!(report_items -> samples (sample_id));
+diesel::joinable!(report_anchors -> report_versions (report_version_id));
+diesel::joinable!(report_anchors -> samples (sample_id));
 diesel::joinable!(report_signatures -> report_versions (report_version_id));
 diesel::joinable!(report_signatures -> users (signer_id));
 diesel::joinable!(audit_log -> users (user_id));
@@ -618,8 +688,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     analysis_instruments,
     attachments,
     attachment_withdrawals,
+    lab_settings,
     reports,
     report_versions,
+    report_items,
+    report_anchors,
     report_signatures,
+    report_verifications,
     audit_log,
 );

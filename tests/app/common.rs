@@ -195,6 +195,7 @@ pub fn test_config(db: &TestDb) -> Config {
         data_dir: db.data_dir(),
         storage_url: format!("file://{}", db.data_dir().join("attachments").display()),
         max_upload_mb: 50,
+        public_url: "http://lims.test".to_string(),
         cookie_secure: false,
         session_idle: Duration::from_secs(30 * 60),
         timezone: "America/Lima".parse().unwrap(),

@@ -34,11 +34,17 @@ fn seed_evidence(conn: &mut DbConn, user_id: &str) {
          VALUES ('ce1', 'sm1', 1, 'collected', {t}, {t}, '{user_id}', 'PR-1', TRUE, '', 'abc', 'k');
          INSERT INTO custody_seals (sample_id, seq, hash, key_id, mac, sealed_at)
          VALUES ('sm1', 1, 'abc', 'k', 'mac', {t});
+         INSERT INTO lab_settings (id, name, address, report_locale, require_second_signature,
+            changed_by, changed_at)
+         VALUES ('ls1', 'Laboratorio Central', 'Av. Gamarra 680, Callao', 'es', FALSE,
+            '{user_id}', {t});
          INSERT INTO reports (id, seizure_id, sample_id, created_by, created_at)
          VALUES ('rp1', 'sz1', 'sm1', '{user_id}', {t});
-         INSERT INTO report_versions (id, report_id, version_no, status, content, drafted_by,
-            drafted_at, updated_at)
-         VALUES ('rv1', 'rp1', 1, 'draft', '{{}}', '{user_id}', {t}, {t});
+         INSERT INTO report_versions (id, report_id, version_no, format_version, locale, status,
+            lab_settings_id, content, controlled_found, prohibited_found, counterfeit_found,
+            drafted_by, drafted_at, updated_at)
+         VALUES ('rv1', 'rp1', 1, 1, 'es', 'draft', 'ls1', '{{}}', FALSE, FALSE, FALSE,
+            '{user_id}', {t}, {t});
          INSERT INTO attachments (id, owner_kind, sample_id, file_name, content_type, size_bytes,
             sha256, storage_key, uploaded_by, uploaded_at)
          VALUES ('at1', 'sample', 'sm1', 'crom.pdf', 'application/pdf', 10, '{SHA}', 'k1',
@@ -91,11 +97,13 @@ fn evidence_tables_refuse_update_and_delete_even_with_plain_sql() {
         &mut conn,
         &format!(
             "UPDATE report_versions SET status = 'issued', issued_at = '2026-03-02 09:00:00',
-                issued_by = '{0}', content_sha256 = 'aa' WHERE id = 'rv1';
-             UPDATE reports SET report_number = 'RPT-2026-000001' WHERE id = 'rp1';
-             INSERT INTO report_signatures (id, report_version_id, signer_id, signed_at, meaning,
-                content_sha256)
-             VALUES ('sg1', 'rv1', '{0}', '2026-03-02 09:00:00', 'Aprobado', 'aa');",
+                issued_by = '{0}', content_sha256 = '{SHA}', pdf_sha256 = '{SHA}',
+                report_number = 'RPT-2026-000001' WHERE id = 'rv1';
+             INSERT INTO report_signatures (id, report_version_id, signer_id, signer_name,
+                signer_username, signer_role, meaning_code, meaning_text, auth_method, signed_at,
+                content_sha256, key_id, signature_hash)
+             VALUES ('sg1', 'rv1', '{0}', 'Ana Pérez', 'tec', 'supervisor', 'reviewed_approved',
+                'Revisado y aprobado', 'password', '2026-03-02 09:00:00', '{SHA}', 'k', 'aa');",
             user.id
         ),
     )
@@ -103,9 +111,12 @@ fn evidence_tables_refuse_update_and_delete_even_with_plain_sql() {
     for sql in [
         "UPDATE report_versions SET conclusion = 'Harina' WHERE id = 'rv1'",
         "DELETE FROM report_versions WHERE id = 'rv1'",
-        "UPDATE reports SET report_number = 'RPT-2026-000999' WHERE id = 'rp1'",
+        "UPDATE report_versions SET report_number = 'RPT-2026-000999' WHERE id = 'rv1'",
+        "UPDATE reports SET sample_id = NULL WHERE id = 'rp1'",
         "DELETE FROM reports WHERE id = 'rp1'",
-        "UPDATE report_signatures SET meaning = 'x'",
+        "UPDATE report_signatures SET meaning_code = 'authored'",
+        "UPDATE lab_settings SET name = 'x'",
+        "DELETE FROM lab_settings",
         "DELETE FROM report_signatures",
     ] {
         let err = exec(&mut conn, sql).expect_err(sql);
