@@ -2,6 +2,7 @@
 //! (21 CFR Part 11), issued as PDF/A, amended by new versions that supersede.
 
 pub mod content;
+pub mod issued;
 pub mod pdf;
 pub mod sections;
 pub mod signature;

@@ -541,7 +541,6 @@ fn paint_furniture(
     n: usize,
     m: usize,
 ) {
-    let lab = &content.laboratory;
     let mut text_x = MARGIN;
     if let Some(image) = logo {
         let (w, h) = image.size();
@@ -556,11 +555,11 @@ fn paint_furniture(
     }
     let text_w = PAGE_W - MARGIN - text_x - 150.0;
     let mut y = MARGIN + 11.0;
-    for line in MEASURE.wrap(&lab.name, 11.0, Weight::Bold, text_w) {
+    for line in MEASURE.wrap(&furniture.lab_name, 11.0, Weight::Bold, text_w) {
         draw(surface, text_x, y, 11.0, Weight::Bold, &line);
         y += line_h(11.0);
     }
-    let mut small = MEASURE.wrap(&lab.address, SMALL, Weight::Regular, text_w);
+    let mut small = MEASURE.wrap(&furniture.lab_address, SMALL, Weight::Regular, text_w);
     if let Some(acc) = &furniture.accreditation {
         small.extend(MEASURE.wrap(acc, SMALL, Weight::Regular, text_w));
     }

@@ -32,6 +32,8 @@ pub struct Field {
 
 /// The fixed texts around the sections: title, page furniture, end mark.
 pub struct Furniture {
+    pub lab_name: String,
+    pub lab_address: String,
     pub title: String,
     /// Version and date of issue, printed under the report number.
     pub version_line: String,
@@ -41,6 +43,32 @@ pub struct Furniture {
     pub verify_heading: String,
     pub verify_hint: String,
     pub end_mark: String,
+}
+
+/// A report as the HTML page prints it: the same furniture and sections as the PDF, and the
+/// QR code as inline SVG.
+pub struct Printed {
+    /// The report's language, for the `lang` attribute of its block.
+    pub locale: String,
+    pub number: String,
+    pub furniture: Furniture,
+    pub sections: Vec<Section>,
+    pub verify_url: String,
+    pub qr_svg: String,
+}
+
+impl Printed {
+    pub fn of(doc: &Document) -> Result<Printed, String> {
+        check_format(doc.content)?;
+        Ok(Printed {
+            locale: lang_of(doc.content).code().to_string(),
+            number: doc.content.report_number.clone(),
+            furniture: furniture(doc.content),
+            sections: sections(doc),
+            verify_url: doc.verify_url.to_string(),
+            qr_svg: crate::label::qr_svg(doc.verify_url).map_err(|e| e.to_string())?,
+        })
+    }
 }
 
 /// The format version whose headings this build knows.
@@ -108,6 +136,8 @@ pub fn furniture(content: &ReportContent) -> Furniture {
         _ => None,
     };
     Furniture {
+        lab_name: lab.name.clone(),
+        lab_address: lab.address.clone(),
         title: l(lang, "title"),
         version_line: tf(
             lang,

@@ -21,6 +21,7 @@ pub mod methods;
 pub mod middleware;
 pub mod offices;
 pub mod personnel;
+pub mod report_pages;
 pub mod samples;
 pub mod search;
 pub mod seizures;
@@ -265,6 +266,7 @@ pub fn build_app(
         .configure(tariff::config)
         .configure(offices::config)
         .configure(attachments::config)
+        .configure(report_pages::config)
         .default_service(web::to(errors::not_found))
 }
 

@@ -12,6 +12,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../static/css/lims.css"),
     ),
     (
+        "css/report.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../static/css/report.css"),
+    ),
+    (
         "css/labels.css",
         "text/css; charset=utf-8",
         include_bytes!("../../static/css/labels.css"),

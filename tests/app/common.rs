@@ -230,6 +230,8 @@ pub struct Page {
     pub status: StatusCode,
     pub headers: header::HeaderMap,
     pub body: String,
+    /// The body exactly as sent (`body` is its lossy UTF-8 reading), for binary downloads.
+    pub raw: actix_web::web::Bytes,
 }
 
 impl Page {
@@ -328,6 +330,7 @@ where
             status,
             headers,
             body,
+            raw: bytes,
         }
     }
 

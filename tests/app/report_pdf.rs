@@ -339,3 +339,212 @@ fn render_time() {
         pdf_of(&content).len()
     );
 }
+
+mod pages {
+    use actix_web::http::{header, StatusCode};
+    use diesel::connection::SimpleConnection;
+    use lims::blob::BlobStore;
+    use lims::user::Role;
+    use sha2::{Digest, Sha256};
+
+    use super::{pdf_of, typical, ReportContent};
+    use crate::custody::{lab, Lab, PW};
+
+    fn id() -> String {
+        uuid::Uuid::now_v7().to_string()
+    }
+
+    /// Laboratory settings and a report over a new seizure.
+    fn report(lab: &Lab) -> String {
+        let samples = lab.register("ACTA-R-01", &["P-1"]);
+        let (settings, report) = (id(), id());
+        lab.app
+            .db
+            .conn()
+            .batch_execute(&format!(
+                "INSERT INTO lab_settings (id, name, address, report_locale, \
+                 require_second_signature, changed_by, changed_at) VALUES ('{settings}', \
+                 'Laboratorio Central', 'Callao', 'es', FALSE, '{sup}', '2026-11-01 10:00:00');
+                 INSERT INTO reports (id, seizure_id, sample_id, created_by, created_at) VALUES \
+                 ('{report}', '{seizure}', NULL, '{sup}', '2026-11-28 10:00:00');",
+                sup = lab.supervisor.id,
+                seizure = samples[0].seizure_id,
+            ))
+            .unwrap();
+        report
+    }
+
+    /// A version of `report` as issue leaves it: frozen content, a signature, the PDF stored
+    /// as an attachment. `status` other than issued leaves it short of issue.
+    async fn version(
+        lab: &Lab,
+        report: &str,
+        content: &ReportContent,
+        supersedes: Option<&str>,
+        status: &str,
+    ) -> (String, Vec<u8>) {
+        let version = id();
+        let pdf = pdf_of(content);
+        let pdf_sha = hex::encode(Sha256::digest(&pdf));
+        let key = BlobStore::key_for(&pdf_sha);
+        lab.app
+            .state
+            .blobs()
+            .unwrap()
+            .overwrite(&key, pdf.clone())
+            .await
+            .unwrap();
+        let sup = &lab.supervisor.id;
+        let settings: String = {
+            use diesel::prelude::*;
+            lims::db::schema::lab_settings::table
+                .select(lims::db::schema::lab_settings::id)
+                .first(&mut lab.app.db.conn())
+                .unwrap()
+        };
+        let issued = status == "issued";
+        let (issued_at, issued_by, pdf_col) = if issued {
+            (
+                "'2026-11-28 15:05:00'".to_string(),
+                format!("'{sup}'"),
+                format!("'{pdf_sha}'"),
+            )
+        } else {
+            ("NULL".into(), "NULL".into(), "NULL".into())
+        };
+        let (sup_col, reason) = match supersedes {
+            Some(s) => (format!("'{s}'"), "'Precinto mal transcrito'".to_string()),
+            None => ("NULL".into(), "NULL".into()),
+        };
+        let json = content.canonical_json().replace('\'', "''");
+        lab.app
+            .db
+            .conn()
+            .batch_execute(&format!(
+                "INSERT INTO report_versions (id, report_id, version_no, format_version, locale, \
+                 status, lab_settings_id, content, controlled_found, prohibited_found, \
+                 counterfeit_found, amendment_reason, supersedes_id, report_number, \
+                 content_sha256, drafted_by, drafted_at, updated_at, issued_at, issued_by, \
+                 pdf_sha256) VALUES ('{version}', '{report}', {no}, 1, 'es', '{status}', \
+                 '{settings}', '{json}', FALSE, FALSE, FALSE, {reason}, {sup_col}, '{number}', \
+                 '{hash}', '{sup}', '2026-11-28 09:00:00', '2026-11-28 09:00:00', {issued_at}, \
+                 {issued_by}, {pdf_col});
+                 INSERT INTO report_signatures (id, report_version_id, signer_id, signer_name, \
+                 signer_username, signer_role, meaning_code, meaning_text, auth_method, \
+                 signed_at, content_sha256, key_id, signature_hash) VALUES ('{sig}', \
+                 '{version}', '{sup}', 'María Ibáñez Núñez', 'super', 'supervisor', \
+                 'reviewed_approved', 'Revisado y aprobado', 'password', \
+                 '2026-11-28 15:02:00', '{hash}', 'k1', 'x');
+                 INSERT INTO attachments (id, owner_kind, report_version_id, file_name, \
+                 content_type, size_bytes, sha256, storage_key, uploaded_by, uploaded_at) \
+                 VALUES ('{att}', 'report_version', '{version}', '{number}.pdf', \
+                 'application/pdf', {size}, '{pdf_sha}', '{key}', '{sup}', \
+                 '2026-11-28 15:05:00');",
+                no = content.version_no,
+                number = content.report_number,
+                hash = content.sha256(),
+                sig = id(),
+                att = id(),
+                size = pdf.len(),
+            ))
+            .unwrap();
+        (version, pdf)
+    }
+
+    #[actix_web::test]
+    async fn supervisor_and_officer_read_an_issued_report_and_get_its_stored_pdf() {
+        let lab = lab();
+        let report = report(&lab);
+        let content = typical();
+        let (_, pdf) = version(&lab, &report, &content, None, "issued").await;
+        for user in ["super", "oficial"] {
+            let mut c = lab.app.client().await;
+            c.login(user, PW).await;
+            let page = c.get("/reports/RPT-2026-000045").await;
+            assert_eq!(page.status, StatusCode::OK, "{user}");
+            for wanted in [
+                "Informe de ensayo",
+                "RPT-2026-000045",
+                "Descripción",
+                "ROTO a la recepción",
+                "María Ibáñez Núñez",
+                "/verify/RPT-2026-000045?h=",
+                &content.sha256(),
+                "— Fin del informe —",
+                "/reports/RPT-2026-000045/pdf",
+            ] {
+                page.assert_contains(wanted);
+            }
+            assert!(!page.contains("Reemplazado por"));
+            let res = c.get("/reports/RPT-2026-000045/pdf").await;
+            assert_eq!(res.status, StatusCode::OK);
+            assert_eq!(
+                res.headers.get(header::CONTENT_TYPE).unwrap(),
+                "application/pdf"
+            );
+            let disposition = res.headers.get(header::CONTENT_DISPOSITION).unwrap();
+            let disposition = disposition.to_str().unwrap();
+            assert!(
+                disposition.starts_with("attachment")
+                    && disposition.contains("RPT-2026-000045.pdf"),
+                "{disposition}"
+            );
+            assert_eq!(&res.raw[..], &pdf[..], "exactly the stored bytes");
+        }
+    }
+
+    #[actix_web::test]
+    async fn only_issued_numbers_are_served_and_only_to_case_readers() {
+        let lab = lab();
+        let report = report(&lab);
+        let content = typical();
+        version(&lab, &report, &content, None, "pending_signature").await;
+        lab.app.create_user("tecnico9", Role::Technician, PW);
+        let mut c = lab.app.client().await;
+        c.login("tecnico9", PW).await;
+        for path in [
+            "/reports/RPT-2026-000045",
+            "/reports/RPT-2026-000045/pdf",
+            "/reports/RPT-2026-999999",
+            "/reports/RPT-2026-999999/pdf",
+            "/reports/RPT-26-1",
+        ] {
+            assert_eq!(c.get(path).await.status, StatusCode::NOT_FOUND, "{path}");
+        }
+        let mut admin = lab.app.client().await;
+        admin
+            .login(crate::common::ADMIN.0, crate::common::ADMIN.1)
+            .await;
+        assert_eq!(
+            admin.get("/reports/RPT-2026-000045").await.status,
+            StatusCode::FORBIDDEN
+        );
+    }
+
+    #[actix_web::test]
+    async fn a_superseded_version_says_so_and_links_its_amendment() {
+        let lab = lab();
+        let report = report(&lab);
+        let v1 = typical();
+        let (first, _) = version(&lab, &report, &v1, None, "issued").await;
+        let mut v2 = typical();
+        v2.report_number = "RPT-2026-000046".into();
+        v2.version_no = 2;
+        v2.amendment = Some(lims::report::content::Amendment {
+            number: 1,
+            supersedes: v1.report_number.clone(),
+            reason: "Precinto mal transcrito".into(),
+        });
+        version(&lab, &report, &v2, Some(&first), "issued").await;
+        let mut c = lab.app.client().await;
+        c.login("super", PW).await;
+        let old = c.get("/reports/RPT-2026-000045").await;
+        old.assert_contains("Reemplazado por RPT-2026-000046");
+        old.assert_contains(r#"href="/reports/RPT-2026-000046""#);
+        let new = c.get("/reports/RPT-2026-000046").await;
+        assert!(!new.contains("Reemplazado por"));
+        new.assert_contains(
+            "Enmienda 1 al informe RPT-2026-000045. Motivo: Precinto mal transcrito",
+        );
+    }
+}
