@@ -4,6 +4,7 @@
 pub mod content;
 pub mod pdf;
 pub mod signature;
+pub mod verification;
 
 use crate::db::text_enum;
 

@@ -486,6 +486,9 @@ const FIELD_LABELS: &[(&str, &str)] = &[
     ("revocation_reason", "personnel.field.revocation_reason"),
     ("file", "tariff.web.file"),
     ("nomenclature", "tariff.web.nomenclature"),
+    ("number", "report_verify.number"),
+    ("h", "report_verify.hash"),
+    ("pdf", "report_verify.pdf"),
 ];
 
 impl FromRequest for Ctx {

@@ -29,6 +29,7 @@ pub mod static_files;
 pub mod tariff;
 pub mod upload;
 pub mod users;
+pub mod verify;
 
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -265,6 +266,7 @@ pub fn build_app(
         .configure(tariff::config)
         .configure(offices::config)
         .configure(attachments::config)
+        .configure(verify::config)
         .default_service(web::to(errors::not_found))
 }
 

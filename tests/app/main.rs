@@ -32,3 +32,4 @@ mod sessions;
 mod tariff;
 mod ui;
 mod users;
+mod verify;
