@@ -21,6 +21,7 @@ pub mod methods;
 pub mod middleware;
 pub mod offices;
 pub mod personnel;
+pub mod portal;
 pub mod samples;
 pub mod search;
 pub mod seizures;
@@ -267,6 +268,7 @@ pub fn build_app(
         .configure(offices::config)
         .configure(attachments::config)
         .configure(verify::config)
+        .configure(portal::config)
         .default_service(web::to(errors::not_found))
 }
 
