@@ -23,6 +23,9 @@ pub enum Permission {
     ViewLabRecords,
     /// Take an instrument out of service (with a reason) or back into service.
     ChangeInstrumentStatus,
+    /// The lab's own records of a case: tests and results before review, draft reports,
+    /// raw data. Customs officers read issued reports only (the portal).
+    ViewLabResults,
 }
 
 pub fn allows(role: Role, permission: Permission) -> bool {
@@ -35,6 +38,7 @@ pub fn allows(role: Role, permission: Permission) -> bool {
         Supervise => role == Supervisor,
         ViewLabRecords => matches!(role, Technician | Supervisor | Admin),
         ChangeInstrumentStatus => matches!(role, Supervisor | Admin),
+        ViewLabResults => matches!(role, Technician | Supervisor),
     }
 }
 
@@ -61,6 +65,7 @@ pub fn refusal_reason(permission: Permission) -> &'static str {
         Permission::ManageCatalogue => "errors.forbidden.manage_catalogue",
         Permission::ViewLabRecords => "errors.forbidden.view_lab_records",
         Permission::ChangeInstrumentStatus => "errors.forbidden.change_instrument_status",
+        Permission::ViewLabResults => "errors.forbidden.view_lab_results",
     }
 }
 
@@ -100,5 +105,10 @@ mod tests {
             Role::Enforcement,
             Permission::ChangeInstrumentStatus
         ));
+        // Results before review, drafts and raw data stay in the lab.
+        assert!(allows(Role::Technician, Permission::ViewLabResults));
+        assert!(allows(Role::Supervisor, Permission::ViewLabResults));
+        assert!(!allows(Role::Enforcement, Permission::ViewLabResults));
+        assert!(!allows(Role::Admin, Permission::ViewLabResults));
     }
 }

@@ -104,7 +104,7 @@ impl Owner {
             Owner::Sample(_)
             | Owner::Analysis(_)
             | Owner::ExternalReport(_)
-            | Owner::ReportVersion(_) => Permission::HandleSamples,
+            | Owner::ReportVersion(_) => Permission::ViewLabResults,
             Owner::Calibration(_) => Permission::ViewLabRecords,
             Owner::Training(_) => Permission::Supervise,
         }

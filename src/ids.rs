@@ -77,6 +77,7 @@ id_type!(
     ResultEntryId,
     ObservationId,
     InstrumentUseId,
+    ReportVerificationId,
 );
 
 #[cfg(test)]

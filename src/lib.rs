@@ -28,6 +28,7 @@ pub mod logging;
 pub mod method;
 pub mod office;
 pub mod personnel;
+pub mod portal;
 pub mod report;
 pub mod sample;
 pub mod search;

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::audit::{self, Handler};
-use crate::db::schema::{customs_offices, samples, seizures};
+use crate::db::schema::{customs_offices, report_versions, reports, samples, seizures};
 use crate::db::{now, text_enum, write_tx, DbConn};
 use crate::error::AppError;
 use crate::ids::{SeizureId, UserId};
@@ -446,6 +446,15 @@ pub struct SeizureFilter {
     pub registered_by: Option<UserId>,
     /// References and declaration numbers starting with this text.
     pub text: Option<String>,
+    /// References starting with this text.
+    pub reference: Option<String>,
+    /// Declaration numbers starting with this text.
+    pub declaration: Option<String>,
+    /// Seizures with a sample whose lab code starts with this text.
+    pub lab_code: Option<String>,
+    /// Seizures with a report version issued within [from, until).
+    pub issued_from: Option<NaiveDateTime>,
+    pub issued_until: Option<NaiveDateTime>,
 }
 
 /// Keyset position in the seizure list (latest seizure first).
@@ -479,6 +488,45 @@ fn matching(filter: &SeizureFilter, after: Option<&Cursor>) -> seizures::BoxedQu
                 .like(prefix.clone())
                 .escape('\\')
                 .or(seizures::declaration_number.like(prefix).escape('\\')),
+        );
+    }
+    if let Some(text) = &filter.reference {
+        let prefix = sample::prefix_pattern(text);
+        q = q.filter(seizures::reference.like(prefix).escape('\\'));
+    }
+    if let Some(text) = &filter.declaration {
+        let prefix = sample::prefix_pattern(text);
+        q = q.filter(seizures::declaration_number.like(prefix).escape('\\'));
+    }
+    if let Some(text) = &filter.lab_code {
+        let prefix = sample::prefix_pattern(text);
+        q = q.filter(
+            seizures::id.eq_any(
+                samples::table
+                    .filter(samples::lab_code.like(prefix).escape('\\'))
+                    .select(samples::seizure_id),
+            ),
+        );
+    }
+    if filter.issued_from.is_some() || filter.issued_until.is_some() {
+        // An open end is a date no report precedes or follows (one query shape for both).
+        let day = |y| chrono::NaiveDate::from_ymd_opt(y, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0));
+        let from = filter.issued_from.or_else(|| day(1900)).unwrap_or_default();
+        let until = filter
+            .issued_until
+            .or_else(|| day(9999))
+            .unwrap_or_default();
+        let issued = report_versions::table
+            .filter(report_versions::status.eq(crate::report::VersionStatus::Issued))
+            .filter(report_versions::issued_at.ge(from))
+            .filter(report_versions::issued_at.lt(until))
+            .select(report_versions::report_id);
+        q = q.filter(
+            seizures::id.eq_any(
+                reports::table
+                    .filter(reports::id.eq_any(issued))
+                    .select(reports::seizure_id),
+            ),
         );
     }
     if let Some(c) = after {

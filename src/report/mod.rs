@@ -6,6 +6,7 @@ pub mod issued;
 pub mod pdf;
 pub mod sections;
 pub mod signature;
+pub mod verification;
 
 use crate::db::text_enum;
 

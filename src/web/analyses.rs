@@ -538,7 +538,7 @@ async fn show_page(
     form: RejectInput,
     errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
-    let me = ctx.require(Permission::HandleSamples)?.id.clone();
+    let me = ctx.require(Permission::ViewLabResults)?.id.clone();
     let supervisor = ctx.can(Permission::Supervise);
     let today = ctx.today();
     let page = state

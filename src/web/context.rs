@@ -240,6 +240,10 @@ impl Ctx {
         self.can(Permission::ViewLabRecords)
     }
 
+    pub fn can_view_lab_results(&self) -> bool {
+        self.can(Permission::ViewLabResults)
+    }
+
     pub fn can_change_instrument_status(&self) -> bool {
         self.can(Permission::ChangeInstrumentStatus)
     }
@@ -486,6 +490,12 @@ const FIELD_LABELS: &[(&str, &str)] = &[
     ("revocation_reason", "personnel.field.revocation_reason"),
     ("file", "tariff.web.file"),
     ("nomenclature", "tariff.web.nomenclature"),
+    ("number", "report_verify.number"),
+    ("h", "report_verify.hash"),
+    ("pdf", "report_verify.pdf"),
+    ("declaration", "seizures.declaration_number"),
+    ("lab_code", "portal.lab_code"),
+    ("dates", "portal.dates"),
 ];
 
 impl FromRequest for Ctx {

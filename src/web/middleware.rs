@@ -116,6 +116,12 @@ pub async fn auth(
         Err(e) => return Ok(req.error_response(unavailable(e))),
     }
 
+    // Public pages (report verification) answer everyone alike: the session's user, if any,
+    // is not looked up, so no signed-in navigation or data can appear on them.
+    if crate::web::verify::is_public(&path) {
+        return finish(next.call(req).await);
+    }
+
     if let Some(token) = session::token(&session) {
         let idle = state.config.session_idle;
         let lookup = state

@@ -22,6 +22,7 @@ pub mod middleware;
 pub mod offices;
 pub mod personnel;
 pub mod report_pages;
+pub mod portal;
 pub mod samples;
 pub mod search;
 pub mod seizures;
@@ -30,6 +31,7 @@ pub mod static_files;
 pub mod tariff;
 pub mod upload;
 pub mod users;
+pub mod verify;
 
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -267,6 +269,8 @@ pub fn build_app(
         .configure(offices::config)
         .configure(attachments::config)
         .configure(report_pages::config)
+        .configure(verify::config)
+        .configure(portal::config)
         .default_service(web::to(errors::not_found))
 }
 

@@ -457,6 +457,7 @@ async fn show(
     let owner = Owner::Sample(id.clone());
     let see_files = ctx.can(owner.view_permission());
     let can_handle = ctx.can(Permission::HandleSamples);
+    let see_results = ctx.can(Permission::ViewLabResults);
     let (sample, seizure, parent, children, events, holding, chain_ok, files, tests) = state
         .db(move |conn| {
             let sample = sample::find(conn, &id)?;
@@ -479,7 +480,7 @@ async fn show(
             } else {
                 Vec::new()
             };
-            let tests = if can_handle {
+            let tests = if see_results {
                 crate::analysis::of_sample(conn, &sample.id)?
             } else {
                 Vec::new()

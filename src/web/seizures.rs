@@ -302,6 +302,7 @@ async fn list(
             Some(ctx.user()?.id.clone())
         },
         text: crate::validation::opt(query.q.trim()),
+        ..Default::default()
     };
     let cursor = seizure::Cursor::decode(&query.after);
     let first_page = cursor.is_none();
