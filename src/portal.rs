@@ -37,15 +37,17 @@ pub struct IssuedReport {
     pub lab_code: Option<String>,
 }
 
-/// One page of cases matching `filter`, latest seizure first, and where the next page starts.
+/// One page of cases matching `filter`, latest seizure first, and its pager's figures (the
+/// page's rows are moved into the cases).
 pub fn search(
     conn: &mut DbConn,
     filter: &SeizureFilter,
     after: Option<&seizure::Cursor>,
     page_size: i64,
-) -> QueryResult<(Vec<Case>, Option<seizure::Cursor>)> {
-    let (seizures, next) = seizure::list(conn, filter, after, page_size)?;
-    Ok((cases(conn, seizures)?, next))
+) -> QueryResult<(Vec<Case>, seizure::Page)> {
+    let mut page = seizure::page(conn, filter, after, page_size)?;
+    let cases = cases(conn, std::mem::take(&mut page.rows))?;
+    Ok((cases, page))
 }
 
 /// The case of one seizure.

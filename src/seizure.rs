@@ -561,3 +561,32 @@ pub fn list(
     });
     Ok((rows, next))
 }
+
+/// One page of the list and what its pager says: where the next page starts, how many
+/// seizures match in all and from this page on.
+pub struct Page {
+    pub rows: Vec<Seizure>,
+    pub next: Option<Cursor>,
+    pub total: i64,
+    pub from_here: i64,
+}
+
+pub fn page(
+    conn: &mut DbConn,
+    filter: &SeizureFilter,
+    after: Option<&Cursor>,
+    page_size: i64,
+) -> QueryResult<Page> {
+    let (rows, next) = list(conn, filter, after, page_size)?;
+    let total = count(conn, filter, None)?;
+    let from_here = match after {
+        Some(c) => count(conn, filter, Some(c))?,
+        None => total,
+    };
+    Ok(Page {
+        rows,
+        next,
+        total,
+        from_here,
+    })
+}

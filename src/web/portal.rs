@@ -113,13 +113,8 @@ async fn search(
             if !run {
                 return Ok((None, None, 0, 0, offices));
             }
-            let (cases, next) = portal::search(conn, &filter, cursor.as_ref(), PAGE_SIZE)?;
-            let total = seizure::count(conn, &filter, None)?;
-            let from_here = match &cursor {
-                Some(c) => seizure::count(conn, &filter, Some(c))?,
-                None => total,
-            };
-            Ok((Some(cases), next, total, from_here, offices))
+            let (cases, page) = portal::search(conn, &filter, cursor.as_ref(), PAGE_SIZE)?;
+            Ok((Some(cases), page.next, page.total, page.from_here, offices))
         })
         .await?;
     let shown = cases.as_ref().map_or(0, Vec::len);

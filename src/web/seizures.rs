@@ -310,13 +310,8 @@ async fn list(
     let (seizures, next, total, from_here, offices) = state
         .db(move |conn| {
             let (rows, next, total, from_here) = if valid {
-                let (rows, next) = seizure::list(conn, &filter, cursor.as_ref(), PAGE_SIZE)?;
-                let total = seizure::count(conn, &filter, None)?;
-                let from_here = match &cursor {
-                    Some(c) => seizure::count(conn, &filter, Some(c))?,
-                    None => total,
-                };
-                (rows, next, total, from_here)
+                let p = seizure::page(conn, &filter, cursor.as_ref(), PAGE_SIZE)?;
+                (p.rows, p.next, p.total, p.from_here)
             } else {
                 (Vec::new(), None, 0, 0)
             };

@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use lims::user::{Role, User};
 
 use crate::common::{TestApp, ADMIN};
-use crate::verify::{exec, issue, report_of};
+use crate::verify::{exec, freeze_unissued, issue, report_of};
 
 const OFFICER: (&str, &str) = ("oficial", "oficial-password");
 
@@ -85,20 +85,7 @@ fn lab() -> Lab {
     let report = report_of(&mut conn, &boss, &a.0, &a.1);
     issue(&mut conn, &boss, &report, 1, "RPT-2026-000501", None);
     let draft = report_of(&mut conn, &boss, &b.0, &b.1);
-    exec(
-        &mut conn,
-        &format!(
-            "INSERT INTO report_versions (id, report_id, version_no, format_version, locale, status,
-                lab_settings_id, content, controlled_found, prohibited_found, counterfeit_found,
-                report_number, content_sha256, drafted_by, drafted_at, updated_at)
-             VALUES ('{}', '{draft}', 1, 1, 'es', 'pending_signature', 'ls-{draft}', '{{}}',
-                FALSE, FALSE, FALSE, 'RPT-2026-000602', '{}', '{}', '2026-04-11 10:00:00',
-                '2026-04-11 10:00:00')",
-            uuid::Uuid::now_v7(),
-            "c".repeat(64),
-            boss.id
-        ),
-    );
+    freeze_unissued(&mut conn, &boss, &draft, "RPT-2026-000602", &"c".repeat(64));
     drop(conn);
     Lab { app, a, b }
 }

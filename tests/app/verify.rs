@@ -151,6 +151,23 @@ pub fn sign(
     );
 }
 
+/// Version 1 of `report`, frozen as `number` by a first signature but never issued.
+pub fn freeze_unissued(conn: &mut DbConn, user: &User, report: &str, number: &str, hash: &str) {
+    exec(
+        conn,
+        &format!(
+            "INSERT INTO report_versions (id, report_id, version_no, format_version, locale, status,
+                lab_settings_id, content, controlled_found, prohibited_found, counterfeit_found,
+                report_number, content_sha256, drafted_by, drafted_at, updated_at)
+             VALUES ('{}', '{report}', 1, 1, 'es', 'pending_signature', 'ls-{report}', '{{}}',
+                FALSE, FALSE, FALSE, '{number}', '{hash}', '{}', '2026-04-11 10:00:00',
+                '2026-04-11 10:00:00')",
+            uuid::Uuid::now_v7(),
+            user.id
+        ),
+    );
+}
+
 /// A seizure with one sample, and a supervisor: (supervisor, seizure id, sample id).
 pub fn case(app: &TestApp, reference: &str) -> (User, String, String) {
     let officer = app.create_user("oficial", Role::Enforcement, "oficial-password");
@@ -315,19 +332,7 @@ async fn a_forged_signature_or_altered_content_is_never_valid() {
 
     // A version frozen but never issued.
     let report3 = report_of(&mut conn, &boss, &seizure, &sample);
-    exec(
-        &mut conn,
-        &format!(
-            "INSERT INTO report_versions (id, report_id, version_no, format_version, locale, status,
-                lab_settings_id, content, controlled_found, prohibited_found, counterfeit_found,
-                report_number, content_sha256, drafted_by, drafted_at, updated_at)
-             VALUES ('{}', '{report3}', 1, 1, 'es', 'pending_signature', 'ls-{report3}', '{{}}',
-                FALSE, FALSE, FALSE, 'RPT-2026-000012', '{hash}', '{u}', '2026-03-02 10:00:00',
-                '2026-03-02 10:00:00')",
-            uuid::Uuid::now_v7(),
-            u = boss.id
-        ),
-    );
+    freeze_unissued(&mut conn, &boss, &report3, "RPT-2026-000012", &hash);
     c.get(&format!("/verify/RPT-2026-000012?h={hash}"))
         .await
         .assert_contains("No emitido por este laboratorio");
