@@ -15,12 +15,14 @@ pub mod health;
 pub mod home;
 pub mod instruments;
 pub mod lab;
+pub mod lab_settings;
 pub mod labels;
 pub mod locations;
 pub mod methods;
 pub mod middleware;
 pub mod offices;
 pub mod personnel;
+pub mod reports;
 pub mod samples;
 pub mod search;
 pub mod seizures;
@@ -265,6 +267,8 @@ pub fn build_app(
         .configure(tariff::config)
         .configure(offices::config)
         .configure(attachments::config)
+        .configure(reports::config)
+        .configure(lab_settings::config)
         .default_service(web::to(errors::not_found))
 }
 

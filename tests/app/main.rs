@@ -24,6 +24,7 @@ mod load;
 mod locations;
 mod methods;
 mod personnel;
+mod reports;
 mod requests;
 mod schema;
 mod search_audit;
