@@ -452,8 +452,10 @@ pub fn record(
     let size = i64::try_from(staged.size).map_err(AppError::internal)?;
     write_tx(conn, |conn| {
         owner.describe(conn)?;
-        diesel::insert_into(attachments::table)
-            .values(NewAttachment {
+        insert(
+            conn,
+            who,
+            NewAttachment {
                 id: &id,
                 owner_kind: owner.kind(),
                 sample_id: match owner {
@@ -484,15 +486,62 @@ pub fn record(
                 description: description.as_deref(),
                 uploaded_by: &who.user_id,
                 uploaded_at: now(),
-            })
-            .execute(conn)?;
-        let row: Attachment = attachments::table
-            .find(&id)
-            .select(Attachment::as_select())
-            .first(conn)?;
-        audited(conn, who, "upload", &id, &row)?;
-        Ok(row)
+            },
+        )
     })
+}
+
+/// Writes an attachment row and its audit entry; the row as stored.
+fn insert(conn: &mut DbConn, who: &Handler, row: NewAttachment) -> Result<Attachment, AppError> {
+    let id = row.id.clone();
+    diesel::insert_into(attachments::table)
+        .values(row)
+        .execute(conn)?;
+    let row: Attachment = attachments::table
+        .find(&id)
+        .select(Attachment::as_select())
+        .first(conn)?;
+    audited(conn, who, "upload", &id, &row)?;
+    Ok(row)
+}
+
+/// The row of a file the application made and stored itself (an issued report's PDF), with
+/// its audit entry, in the caller's transaction.
+pub fn record_generated(
+    conn: &mut DbConn,
+    who: &Handler,
+    owner: &Owner,
+    name: &str,
+    content_type: &str,
+    sha256: &str,
+    size: usize,
+) -> Result<Attachment, AppError> {
+    let id = AttachmentId::new_v7();
+    let key = BlobStore::key_for(sha256);
+    insert(
+        conn,
+        who,
+        NewAttachment {
+            id: &id,
+            owner_kind: owner.kind(),
+            sample_id: None,
+            analysis_id: None,
+            calibration_record_id: None,
+            training_record_id: None,
+            report_version_id: match owner {
+                Owner::ReportVersion(r) => Some(r),
+                _ => None,
+            },
+            file_name: name,
+            content_type,
+            size_bytes: i64::try_from(size).map_err(AppError::internal)?,
+            sha256,
+            storage_key: &key,
+            description: None,
+            uploaded_by: &who.user_id,
+            uploaded_at: now(),
+        },
+    )
 }
 
 /// The audit entry of an attachment's new row (upload or withdrawal: nothing is changed).

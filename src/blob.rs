@@ -118,6 +118,20 @@ impl BlobStore {
         Ok(())
     }
 
+    /// Stores `bytes` under `key` unless an object is already there (the same bytes, the key
+    /// being their hash).
+    pub async fn put_bytes(&self, key: &str, bytes: Vec<u8>) -> Result<(), BlobError> {
+        let key = Key::from(key);
+        match self.store.head(&key).await {
+            Ok(_) => Ok(()),
+            Err(object_store::Error::NotFound { .. }) => {
+                self.store.put(&key, bytes.into()).await?;
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Replaces the object under `key` (tests use it to tamper with a stored file).
     pub async fn overwrite(&self, key: &str, bytes: Vec<u8>) -> Result<(), BlobError> {
         self.store.put(&Key::from(key), bytes.into()).await?;
@@ -154,5 +168,24 @@ mod tests {
         for bad in ["file://", "ftp://host/x", "s3://", "attachments"] {
             assert!(BlobStore::open(bad).is_err(), "{bad}");
         }
+    }
+}
+
+/// The store used from blocking code (a database transaction on a blocking thread, the
+/// command line): each call waits for the async store on `runtime`. Never call it from async
+/// code, which would block its executor.
+#[derive(Clone)]
+pub struct Blocking {
+    pub store: BlobStore,
+    pub runtime: tokio::runtime::Handle,
+}
+
+impl Blocking {
+    pub fn get(&self, key: &str) -> Result<Vec<u8>, BlobError> {
+        self.runtime.block_on(self.store.get(key))
+    }
+
+    pub fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), BlobError> {
+        self.runtime.block_on(self.store.put_bytes(key, bytes))
     }
 }

@@ -473,7 +473,7 @@ pub fn ensure_lab_records(
 
 /// One result typed by `analyst` for test `id` of `sample`: saved as a draft or handed in.
 #[allow(clippy::too_many_arguments)]
-fn enter(
+pub(crate) fn enter(
     conn: &mut crate::db::DbConn,
     analyst: &User,
     sample: &SampleId,

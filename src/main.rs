@@ -191,7 +191,7 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::VerifyCustody { since } => verify_custody(&mut conn, &keys, since.as_deref()),
         Command::CustodyCheckpoint { file } => custody_checkpoint(&mut conn, &keys, &file),
-        Command::SeedDemo { seizures } => seed_demo(&mut conn, seizures, config.timezone),
+        Command::SeedDemo { seizures } => seed_demo(&mut conn, seizures, &config),
         Command::Backup { file } => {
             lims::backup::backup(&mut conn, &file).map_err(|e| e.to_string())?;
             println!("backup written to {}", file.display());
@@ -274,17 +274,28 @@ fn verify_custody(
             b.lab_code, b.seq, b.problem
         );
     }
+    for a in &report.anchors {
+        println!(
+            "BROKEN ANCHOR of report {}: {} event #{} no longer holds the hash the report signed",
+            a.report_number, a.lab_code, a.seq
+        );
+    }
     let since_text = if checkpoint.is_some() {
         "; every chain extends the checkpoint"
     } else {
         ""
     };
-    if breaks.is_empty() {
+    if breaks.is_empty() && report.anchors.is_empty() {
         println!(
             "{} sample chain(s), {} event(s) checked; all intact{since_text}.",
             report.samples, report.events
         );
         Ok(())
+    } else if breaks.is_empty() {
+        Err(format!(
+            "{} report anchor(s) no longer hold",
+            report.anchors.len()
+        ))
     } else {
         Err(format!(
             "{} of {} custody chain(s) are broken",
@@ -327,7 +338,8 @@ fn custody_checkpoint(
     Ok(())
 }
 
-fn seed_demo(conn: &mut db::DbConn, seizures: usize, tz: chrono_tz::Tz) -> Result<(), String> {
+fn seed_demo(conn: &mut db::DbConn, seizures: usize, config: &Config) -> Result<(), String> {
+    let tz = config.timezone;
     let bar = progress_bar(seizures as u64, "seizures");
     let created = lims::demo::seed(conn, seizures, tz, None, |n| bar.set_position(n as u64))
         .map_err(describe)?;
@@ -336,6 +348,24 @@ fn seed_demo(conn: &mut db::DbConn, seizures: usize, tz: chrono_tz::Tz) -> Resul
         "Demo laboratory ready: {} seizures with {} samples.",
         created.seizures, created.samples
     );
+    // The PDFs go to the attachment store, which is async: a runtime for this command alone.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let files = lims::blob::Blocking {
+        store: lims::blob::BlobStore::open(&config.storage_url).map_err(|e| e.to_string())?,
+        runtime: runtime.handle().clone(),
+    };
+    let issuing = lims::report::sign::Issuing {
+        keys: custody::key::installed().map_err(|e| e.to_string())?,
+        files: &files,
+        public_url: &config.public_url,
+        tz,
+    };
+    let reports = lims::demo_reports::seed(conn, &created, &issuing).map_err(describe)?;
+    if reports > 0 {
+        println!("{reports} demo report version(s) issued, with their PDFs.");
+    }
     if created.accounts.is_empty() {
         println!("The demo accounts already existed; their passwords were not changed.");
     } else {

@@ -11,9 +11,9 @@ use super::chain::{self, UnknownKey};
 use super::key::Keyring;
 use super::seal::{self, Seal};
 use super::{statuses_after, CustodyEvent, AUDIT_ENTITY, GENESIS};
-use crate::db::schema::{audit_log, custody_events, samples};
+use crate::db::schema::{audit_log, custody_events, report_anchors, report_versions, samples};
 use crate::db::DbConn;
-use crate::ids::{CustodyEventId, SampleId};
+use crate::ids::{CustodyEventId, ReportVersionId, SampleId};
 
 /// What is wrong at the first bad event of a chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -322,6 +322,8 @@ pub struct Report {
     pub events: usize,
     /// One per broken chain, in sample order.
     pub breaks: Vec<ChainBreak>,
+    /// Reports whose anchored custody event no longer holds.
+    pub anchors: Vec<BrokenAnchor>,
 }
 
 /// Verifies every chain, a batch of samples at a time, then looks for custody audit entries
@@ -362,7 +364,67 @@ pub fn verify_all(
         samples: done.samples,
         events: done.events,
         breaks: breaks.into_vec(),
+        anchors: broken_anchors(conn, None)?,
     })
+}
+
+/// Report number, sample, lab code, anchored seq and hash, and the hash there now.
+type AnchorRow = (
+    Option<String>,
+    SampleId,
+    String,
+    i64,
+    String,
+    Option<String>,
+);
+
+/// A report's custody anchor whose event is gone or no longer has the anchored hash: a
+/// history rewritten after the report left the building.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokenAnchor {
+    pub report_number: String,
+    pub sample_id: SampleId,
+    pub lab_code: String,
+    pub seq: i64,
+}
+
+/// The anchors of every frozen version (of `version` only when given) that no longer hold.
+pub fn broken_anchors(
+    conn: &mut DbConn,
+    version: Option<&ReportVersionId>,
+) -> QueryResult<Vec<BrokenAnchor>> {
+    let mut q = report_anchors::table
+        .inner_join(report_versions::table)
+        .inner_join(samples::table.on(samples::id.eq(report_anchors::sample_id)))
+        .left_join(
+            custody_events::table.on(custody_events::sample_id
+                .eq(report_anchors::sample_id)
+                .and(custody_events::seq.eq(report_anchors::custody_seq))),
+        )
+        .select((
+            report_versions::report_number,
+            report_anchors::sample_id,
+            samples::lab_code,
+            report_anchors::custody_seq,
+            report_anchors::custody_hash,
+            custody_events::hash.nullable(),
+        ))
+        .order((report_versions::report_number, report_anchors::sample_id))
+        .into_boxed();
+    if let Some(id) = version {
+        q = q.filter(report_anchors::report_version_id.eq(id));
+    }
+    let rows: Vec<AnchorRow> = q.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, _, _, _, anchored, now)| now.as_deref() != Some(anchored.as_str()))
+        .map(|(number, sample_id, lab_code, seq, _, _)| BrokenAnchor {
+            report_number: number.unwrap_or_default(),
+            sample_id,
+            lab_code,
+            seq,
+        })
+        .collect())
 }
 
 /// Custody audit entries whose event no longer exists: each names the sample and the event

@@ -104,6 +104,15 @@ fn lab_work(supervisor: bool) -> Vec<Planned> {
         ),
     ];
     if supervisor {
+        // Each sample's page offers "Draft report".
+        work.push(plan(
+            "home.count.awaiting_report",
+            false,
+            ListQuery {
+                status: on(SampleStatus::AwaitingReport.as_str()),
+                ..Default::default()
+            },
+        ));
         work.push(plan(
             "home.count.exceptions",
             true,

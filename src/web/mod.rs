@@ -15,6 +15,7 @@ pub mod health;
 pub mod home;
 pub mod instruments;
 pub mod lab;
+pub mod lab_settings;
 pub mod labels;
 pub mod locations;
 pub mod methods;
@@ -23,6 +24,7 @@ pub mod offices;
 pub mod personnel;
 pub mod report_pages;
 pub mod portal;
+pub mod reports;
 pub mod samples;
 pub mod search;
 pub mod seizures;
@@ -271,6 +273,8 @@ pub fn build_app(
         .configure(report_pages::config)
         .configure(verify::config)
         .configure(portal::config)
+        .configure(reports::config)
+        .configure(lab_settings::config)
         .default_service(web::to(errors::not_found))
 }
 

@@ -28,7 +28,7 @@ pub fn verify(conn: &mut DbConn) -> Report {
 }
 
 /// Runs `sql` with every evidence guard out of the way, then puts the guards back.
-fn behind_the_back(conn: &mut DbConn, sql: &str) {
+pub(crate) fn behind_the_back(conn: &mut DbConn, sql: &str) {
     match conn {
         DbConn::Postgres(_) => conn
             .batch_execute(&format!(
@@ -183,7 +183,7 @@ fn v1(e: &mut CustodyEvent) {
     e.hash = chain::unkeyed_hash(&e.prev_hash, &chain::canonical(e));
 }
 
-fn lims_cli(lab: &Lab, args: &[&str]) -> (bool, String) {
+pub(crate) fn lims_cli(lab: &Lab, args: &[&str]) -> (bool, String) {
     lims_cli_on(&lab.app.db.url, &lab.app.db.data_dir(), args)
 }
 

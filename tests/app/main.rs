@@ -26,6 +26,7 @@ mod methods;
 mod personnel;
 mod report_pdf;
 mod portal;
+mod reports;
 mod requests;
 mod schema;
 mod search_audit;

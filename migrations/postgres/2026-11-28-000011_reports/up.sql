@@ -84,7 +84,9 @@ CREATE TABLE report_versions (
         AND pdf_sha256 IS NOT NULL)),
     CHECK ((status = 'discarded') = (discarded_reason IS NOT NULL))
 );
-CREATE UNIQUE INDEX report_versions_no_branching ON report_versions (supersedes_id);
+-- A discarded amendment does not count: the issued version may be amended again.
+CREATE UNIQUE INDEX report_versions_no_branching ON report_versions (supersedes_id)
+    WHERE status <> 'discarded';
 CREATE UNIQUE INDEX report_versions_one_open ON report_versions (report_id)
     WHERE status IN ('draft', 'pending_signature');
 CREATE INDEX report_versions_issued_idx ON report_versions (issued_at, id);
