@@ -3,6 +3,7 @@
 
 pub mod content;
 pub mod pdf;
+pub mod published;
 pub mod signature;
 
 use crate::db::text_enum;

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod analyses;
+pub mod api;
 pub mod attachments;
 pub mod audit;
 pub mod auth;
@@ -265,6 +266,7 @@ pub fn build_app(
         .configure(tariff::config)
         .configure(offices::config)
         .configure(attachments::config)
+        .configure(api::config)
         .default_service(web::to(errors::not_found))
 }
 

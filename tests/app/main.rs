@@ -6,6 +6,7 @@
 mod common;
 
 mod analyses;
+mod api;
 mod attachments;
 mod auth;
 mod browser;
@@ -23,6 +24,7 @@ mod lists;
 mod load;
 mod locations;
 mod methods;
+mod openapi;
 mod personnel;
 mod requests;
 mod schema;
