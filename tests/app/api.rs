@@ -121,6 +121,11 @@ async fn token_made_on_the_account_page_is_shown_once_works_and_is_refused_once_
     let p = get(&mut c, &path, &secret).await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.body);
     assert_eq!(body(&p)["lab_code"], samples[0].lab_code.as_str());
+    assert!(
+        p.headers.get(header::SET_COOKIE).is_none(),
+        "no session on the API"
+    );
+    assert_eq!(p.headers.get(header::CACHE_CONTROL).unwrap(), "no-store");
     let p = get(&mut c, &path, "lims_not-a-token").await;
     problem(&p, 401, &path);
 
