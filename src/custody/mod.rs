@@ -342,6 +342,25 @@ pub fn for_sample(conn: &mut DbConn, sample_id: &SampleId) -> QueryResult<Vec<Cu
         .load(conn)
 }
 
+/// One page of a sample's events in chain order, starting after sequence number `after`, and
+/// the sequence number the next page starts after (keyset on the `(sample_id, seq)` key).
+pub fn page_of(
+    conn: &mut DbConn,
+    sample_id: &SampleId,
+    after: Option<i64>,
+    page_size: i64,
+) -> QueryResult<(Vec<CustodyEvent>, Option<i64>)> {
+    let mut rows = custody_events::table
+        .filter(custody_events::sample_id.eq(sample_id))
+        .filter(custody_events::seq.gt(after.unwrap_or(0)))
+        .order(custody_events::seq.asc())
+        .limit(page_size + 1)
+        .select(CustodyEvent::as_select())
+        .load(conn)?;
+    let next = crate::keyset::split_page(&mut rows, page_size, |e| e.seq);
+    Ok((rows, next))
+}
+
 /// An event's place in its chain, without its content.
 #[derive(Queryable, Selectable, Debug, Clone)]
 #[diesel(table_name = custody_events)]

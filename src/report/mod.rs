@@ -7,6 +7,7 @@ pub mod content;
 pub mod draft;
 pub mod issued;
 pub mod pdf;
+pub mod published;
 pub mod sections;
 pub mod sign;
 pub mod signature;

@@ -36,8 +36,10 @@
 //! than wrong. Tests record no consumption event yet, so nothing is subtracted for them.
 
 use chrono::NaiveDateTime;
+use diesel::QueryResult;
 
 use crate::custody::{CustodyEvent, EventKind};
+use crate::db::DbConn;
 use crate::ids::{StorageLocationId, UserId};
 
 /// Who answers for the sample.
@@ -65,6 +67,51 @@ pub enum Place {
     /// Back with its owner.
     Owner(String),
     Destroyed,
+}
+
+impl Place {
+    /// The place's kind as the API names it; `holding.<kind>` is its i18n key.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Place::Seizure(_) => "at_seizure",
+            Place::Store(_) => "stored",
+            Place::InHand => "in_hand",
+            Place::External(_) => "external",
+            Place::Owner(_) => "owner",
+            Place::Destroyed => "destroyed",
+        }
+    }
+}
+
+/// Who holds a sample and where it is, named for people: the holder's full name (or the
+/// outside party as recorded), the kind of place and its name (a storage path, a laboratory).
+#[derive(Debug, Clone)]
+pub struct Described {
+    pub holder: Option<String>,
+    pub place_kind: &'static str,
+    pub place: String,
+}
+
+/// Names the holder and the place of `holding`.
+pub fn describe(conn: &mut DbConn, holding: &Holding) -> QueryResult<Described> {
+    let holder = match &holding.holder {
+        Holder::Person(id) => Some(crate::user::name_and_role(conn, id)?.0),
+        Holder::Party(name) => Some(name.clone()),
+        Holder::Nobody => None,
+    };
+    let place = match &holding.place {
+        Place::Seizure(p) => p.clone().unwrap_or_default(),
+        Place::Store(l) => crate::storage::paths_of(conn, std::slice::from_ref(l))?
+            .remove(l)
+            .unwrap_or_default(),
+        Place::InHand | Place::Destroyed => String::new(),
+        Place::External(name) | Place::Owner(name) => name.clone(),
+    };
+    Ok(Described {
+        holder,
+        place_kind: holding.place.kind(),
+        place,
+    })
 }
 
 /// An amount in one of the units of `sample::UNITS`.

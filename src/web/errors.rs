@@ -1,7 +1,7 @@
 //! Localized error pages for 400/403/404/500/503, rendered from the `ErrorInfo` an `AppError`
 //! leaves on its response (or from the status alone for errors raised by actix itself).
 
-use actix_web::body::BoxBody;
+use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::ServiceResponse;
 use actix_web::http::{header, StatusCode};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
@@ -9,6 +9,7 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 
 use crate::error::AppError;
+use crate::web::api::{self, problem::ApiError};
 use crate::web::context::Ctx;
 use crate::web::middleware::RequestInfo;
 
@@ -77,6 +78,10 @@ pub fn handlers() -> ErrorHandlers<BoxBody> {
 
 fn render(res: ServiceResponse<BoxBody>) -> actix_web::Result<ErrorHandlerResponse<BoxBody>> {
     let status = res.status();
+    let failed = status.is_client_error() || status.is_server_error();
+    if failed && res.request().path().starts_with(api::PREFIX) {
+        return Ok(ErrorHandlerResponse::Response(api_problem(res)));
+    }
     let own_body = res
         .headers()
         .get(header::CONTENT_TYPE)
@@ -88,13 +93,6 @@ fn render(res: ServiceResponse<BoxBody>) -> actix_web::Result<ErrorHandlerRespon
     }
     let info = res.response().extensions().get::<ErrorInfo>().cloned();
     let (req, old) = res.into_parts();
-    if req.path().starts_with("/api/") {
-        let body = serde_json::json!({ "error": status.canonical_reason().unwrap_or("error") });
-        let new = HttpResponse::build(status).json(body);
-        return Ok(ErrorHandlerResponse::Response(
-            ServiceResponse::new(req, new).map_into_right_body(),
-        ));
-    }
     let page = page(&req, status, info.map(|i| i.reason_key));
     let mut new = HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
@@ -107,6 +105,31 @@ fn render(res: ServiceResponse<BoxBody>) -> actix_web::Result<ErrorHandlerRespon
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, new).map_into_right_body(),
     ))
+}
+
+/// Every API error leaves as a problem document: the one its handler made, or one made from
+/// the status of an error raised before any API code ran.
+fn api_problem(res: ServiceResponse<BoxBody>) -> ServiceResponse<EitherBody<BoxBody>> {
+    let written = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes()
+            .starts_with(api::problem::CONTENT_TYPE.as_bytes())
+    });
+    if written {
+        return res.map_into_left_body();
+    }
+    let status = res.status();
+    let error = res
+        .response()
+        .extensions()
+        .get::<ApiError>()
+        .cloned()
+        .unwrap_or_else(|| {
+            let info = res.response().extensions().get::<ErrorInfo>().cloned();
+            ApiError::from_status(status, info.map(|i| i.reason_key))
+        });
+    let (req, old) = res.into_parts();
+    let new = api::problem::respond(&req, &error, &old);
+    ServiceResponse::new(req, new).map_into_right_body()
 }
 
 fn page(req: &HttpRequest, status: StatusCode, reason: Option<&'static str>) -> String {

@@ -86,6 +86,17 @@ pub async fn auth(
     if is_public_asset(&path) {
         return next.call(req).await.map(|r| r.map_into_boxed_body());
     }
+    if path.starts_with(crate::web::api::PREFIX) {
+        // The API authenticates its own calls (bearer tokens, never the session cookie) and
+        // speaks the language its client asks for.
+        let accept = req
+            .headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        let lang = Lang::from_accept_language(accept);
+        req.extensions_mut().insert(lang);
+        return next.call(req).await.map(|r| r.map_into_boxed_body());
+    }
     let state = req
         .app_data::<web::Data<AppState>>()
         .cloned()

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod analyses;
+pub mod api;
 pub mod attachments;
 pub mod audit;
 pub mod auth;
@@ -22,8 +23,8 @@ pub mod methods;
 pub mod middleware;
 pub mod offices;
 pub mod personnel;
-pub mod report_pages;
 pub mod portal;
+pub mod report_pages;
 pub mod reports;
 pub mod samples;
 pub mod search;
@@ -275,6 +276,7 @@ pub fn build_app(
         .configure(portal::config)
         .configure(reports::config)
         .configure(lab_settings::config)
+        .configure(api::config)
         .default_service(web::to(errors::not_found))
 }
 

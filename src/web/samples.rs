@@ -16,7 +16,7 @@ use crate::db::DbConn;
 use crate::error::AppError;
 use crate::ids::SampleId;
 use crate::keyset::Position;
-use crate::sample::holding::{self, Authority, Holder, Holding, Place};
+use crate::sample::holding::{self, Authority, Holding};
 use crate::sample::movement::{self, EventInput, Proofs};
 use crate::sample::receipt::{self, PastReceipt, ReceiptInput, SealCheck};
 use crate::sample::{
@@ -363,7 +363,7 @@ pub struct HoldingView {
     /// The holder's name: a user's full name, or the outside party's as recorded.
     pub holder: Option<String>,
     /// The i18n key saying where the sample is, with `%{place}` filled by `place`.
-    pub place_key: &'static str,
+    pub place_key: String,
     pub place: String,
     pub since: Option<chrono::NaiveDateTime>,
     /// What is left of it, when known.
@@ -387,28 +387,11 @@ impl HoldingView {
 /// Names the holder and the place of `holding`, and the signed-in user's footing on it.
 fn holding_view(conn: &mut DbConn, holding: Holding, me: &User) -> Result<HoldingView, AppError> {
     let authority = holding::authority(&holding, &me.id, me.role == Role::Supervisor);
-    let holder = match &holding.holder {
-        Holder::Person(id) => Some(user::name_and_role(conn, id)?.0),
-        Holder::Party(name) => Some(name.clone()),
-        Holder::Nobody => None,
-    };
-    let (place_key, place) = match holding.place {
-        Place::Seizure(p) => ("holding.at_seizure", p.unwrap_or_default()),
-        Place::Store(l) => (
-            "holding.stored",
-            crate::storage::paths_of(conn, std::slice::from_ref(&l))?
-                .remove(&l)
-                .unwrap_or_default(),
-        ),
-        Place::InHand => ("holding.in_hand", String::new()),
-        Place::External(lab) => ("holding.external", lab),
-        Place::Owner(owner) => ("holding.owner", owner),
-        Place::Destroyed => ("holding.destroyed", String::new()),
-    };
+    let named = holding::describe(conn, &holding)?;
     Ok(HoldingView {
-        holder,
-        place_key,
-        place,
+        holder: named.holder,
+        place_key: format!("holding.{}", named.place_kind),
+        place: named.place,
         since: holding.since,
         left_value: holding.balance.as_ref().map(|b| b.value),
         left_unit: holding.balance.map(|b| b.unit),

@@ -338,6 +338,12 @@ where
         self.send(test::TestRequest::get().uri(path)).await
     }
 
+    /// Sends a request built by the test (any method, headers and body), with the client's
+    /// cookies and language.
+    pub async fn request(&mut self, req: test::TestRequest) -> Page {
+        self.send(req).await
+    }
+
     /// Posts a form with the current CSRF token.
     pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
         let mut all: Vec<(&str, &str)> = vec![("csrf_token", "")];

@@ -6,6 +6,7 @@
 mod common;
 
 mod analyses;
+mod api;
 mod attachments;
 mod auth;
 mod browser;
@@ -23,9 +24,10 @@ mod lists;
 mod load;
 mod locations;
 mod methods;
+mod openapi;
 mod personnel;
-mod report_pdf;
 mod portal;
+mod report_pdf;
 mod reports;
 mod requests;
 mod schema;
