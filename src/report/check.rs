@@ -1,20 +1,34 @@
 //! Whether a frozen version still stands: its signatures verify under the custody key over its
 //! content hash, and each custody chain it anchored still holds the anchored event.
 
-use diesel::QueryResult;
+use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::custody::key::{self, Keyring};
 use crate::custody::verify;
 use crate::db::DbConn;
-use crate::ids::ReportVersionId;
+use crate::db::schema::report_anchors;
+use crate::ids::{ReportVersionId, SampleId};
 
 use super::{find_version, signatures_of};
 
-/// Whether every custody chain the version anchored still holds the anchored event (the
-/// chains themselves are checked by `custody::verify`).
+/// Whether every custody chain the version anchored still holds the anchored event and still
+/// verifies under the key ring: the current chain extends what the report froze.
 pub fn anchors_hold(conn: &mut DbConn, version_id: &ReportVersionId) -> QueryResult<bool> {
-    Ok(verify::broken_anchors(conn, Some(version_id))?.is_empty())
+    if !verify::broken_anchors(conn, Some(version_id))?.is_empty() {
+        return Ok(false);
+    }
+    let keys = key::installed()?;
+    let samples: Vec<SampleId> = report_anchors::table
+        .filter(report_anchors::report_version_id.eq(version_id))
+        .select(report_anchors::sample_id)
+        .load(conn)?;
+    for sample in &samples {
+        if verify::check_sample(conn, keys, sample)?.is_some() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Whether the version has signatures and every one verifies under the installed key ring

@@ -11,11 +11,9 @@
 
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
-use sha2::{Digest, Sha256};
 
-use super::signature::Signed;
 use super::VersionStatus;
-use crate::db::schema::{report_signatures, report_verifications, report_versions};
+use crate::db::schema::{report_verifications, report_versions};
 use crate::db::{now, text_enum, write_tx, DbConn};
 use crate::ids::{ReportVerificationId, ReportVersionId};
 
@@ -188,23 +186,6 @@ struct Version {
     issued_at: Option<NaiveDateTime>,
 }
 
-#[derive(Queryable, Selectable, Debug)]
-#[diesel(table_name = report_signatures, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
-struct SignatureRow {
-    id: String,
-    report_version_id: String,
-    signer_id: String,
-    signer_name: String,
-    signer_username: String,
-    signer_role: String,
-    meaning_code: String,
-    meaning_text: String,
-    auth_method: String,
-    signed_at: NaiveDateTime,
-    content_sha256: String,
-    key_id: String,
-    signature_hash: String,
-}
 
 fn answer(conn: &mut DbConn, question: &Question) -> QueryResult<Verdict> {
     let found = match question {
@@ -239,7 +220,14 @@ fn answer(conn: &mut DbConn, question: &Question) -> QueryResult<Verdict> {
             return Ok(verdict(Outcome::Mismatch, number, None));
         }
     }
-    if let Err(reason) = evidence_holds(conn, &version, recorded)? {
+    let reason = if !super::signatures_hold(conn, &version.id)? {
+        Some("the content or a signature row does not verify")
+    } else if !super::anchors_hold(conn, &version.id)? {
+        Some("a custody chain the report anchored no longer holds")
+    } else {
+        None
+    };
+    if let Some(reason) = reason {
         tracing::error!(
             number = number.as_deref().unwrap_or("-"),
             version = %version.id,
@@ -287,49 +275,6 @@ fn verdict(
     }
 }
 
-/// Whether the stored content still hashes to `recorded` and every signature row of the
-/// version verifies over it (at least one); `Err` names what failed, for the log.
-fn evidence_holds(
-    conn: &mut DbConn,
-    version: &Version,
-    recorded: &str,
-) -> QueryResult<Result<(), &'static str>> {
-    if hex::encode(Sha256::digest(version.content.as_bytes())) != recorded {
-        return Ok(Err(
-            "the stored content no longer hashes to its recorded hash",
-        ));
-    }
-    let rows: Vec<SignatureRow> = report_signatures::table
-        .filter(report_signatures::report_version_id.eq(&version.id))
-        .select(SignatureRow::as_select())
-        .load(conn)?;
-    if rows.is_empty() {
-        return Ok(Err("the version has no signature"));
-    }
-    let keys = crate::custody::key::installed()?;
-    let number = version.report_number.as_deref().unwrap_or_default();
-    for row in &rows {
-        let signed = Signed {
-            signature_id: &row.id,
-            report_version_id: &row.report_version_id,
-            report_number: number,
-            signer_id: &row.signer_id,
-            signer_name: &row.signer_name,
-            signer_username: &row.signer_username,
-            signer_role: &row.signer_role,
-            meaning_code: &row.meaning_code,
-            meaning_text: &row.meaning_text,
-            auth_method: &row.auth_method,
-            signed_at: row.signed_at,
-            content_sha256: &row.content_sha256,
-        };
-        if row.content_sha256 != recorded || !signed.verify(keys, &row.key_id, &row.signature_hash)
-        {
-            return Ok(Err("a signature row does not verify"));
-        }
-    }
-    Ok(Ok(()))
-}
 
 #[cfg(test)]
 mod tests {

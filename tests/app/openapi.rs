@@ -47,7 +47,7 @@ async fn the_document_is_public_and_matches_its_snapshot() {
             }
         }
     }
-    assert_eq!(operations, 6);
+    assert_eq!(operations, 7);
 
     let pretty = serde_json::to_string_pretty(&doc).unwrap() + "\n";
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {

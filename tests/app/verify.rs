@@ -479,3 +479,62 @@ async fn a_signed_in_user_sees_the_public_page_without_their_navigation() {
     assert!(!page.contains("mainnav"));
     assert!(!page.contains("jefa"));
 }
+
+#[actix_web::test]
+async fn the_api_answers_the_same_check_without_a_token_and_paces_it_alike() {
+    let app = TestApp::new();
+    let (boss, seizure, sample) = case(&app, "ACTA-2026-000417");
+    let mut conn = app.db.conn();
+    let report = report_of(&mut conn, &boss, &seizure, &sample);
+    let v1 = issue(&mut conn, &boss, &report, 1, "RPT-2026-000040", None);
+    let mut c = app.client().await;
+    let json = |body: &str| serde_json::from_str::<serde_json::Value>(body).unwrap();
+
+    let res = c
+        .get(&format!("/api/v1/verify/{}?h={}", v1.number, v1.hash))
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let answer = json(&res.body);
+    assert_eq!(answer["outcome"], "issued");
+    assert_eq!(answer["valid"], true);
+    assert_eq!(answer["laboratory"], LAB);
+    assert_eq!(answer["issued_at"], "2026-03-02T14:30:00Z");
+    assert!(answer.get("content").is_none() && !res.body.contains("Ana Pérez"));
+
+    let res = c
+        .get(&format!("/api/v1/verify/{}?h={}", v1.number, "0".repeat(64)))
+        .await;
+    let answer = json(&res.body);
+    assert_eq!((answer["outcome"].as_str(), answer["valid"].as_bool()), (Some("mismatch"), Some(false)));
+    assert!(answer["laboratory"].is_null());
+    let res = c
+        .get(&format!("/api/v1/verify/RPT-2026-000999?h={}", v1.hash))
+        .await;
+    assert_eq!(json(&res.body)["outcome"], "unknown");
+
+    // Bad input: a problem naming the field, and nothing recorded.
+    let before = checks(&mut conn).len();
+    for (url, field) in [
+        (format!("/api/v1/verify/LAB-2026-000001?h={}", v1.hash), "number"),
+        (format!("/api/v1/verify/{}?h=abc", v1.number), "h"),
+        (format!("/api/v1/verify/{}", v1.number), "h"),
+    ] {
+        let res = c.get(&url).await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{url}: {}", res.body);
+        let problem = json(&res.body);
+        assert_eq!(problem["errors"][0]["field"], field, "{url}");
+        assert_eq!(problem["status"], 400);
+    }
+    assert_eq!(checks(&mut conn).len(), before);
+    assert!(checks(&mut conn).iter().all(|(_, _, via, _)| via == "api"));
+
+    // The same limit as the page, as a problem with Retry-After.
+    let url = format!("/api/v1/verify/{}?h={}", v1.number, v1.hash);
+    for _ in before..lims::report::verification::LIMIT_PER_MINUTE as usize {
+        assert_eq!(c.get(&url).await.status, StatusCode::OK);
+    }
+    let res = c.get(&url).await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "{}", res.body);
+    assert!(res.headers.get("retry-after").is_some());
+    assert_eq!(json(&res.body)["status"], 429);
+}

@@ -9,6 +9,7 @@ pub mod problem;
 mod reports;
 mod samples;
 mod seizures;
+mod verify;
 
 use std::sync::Arc;
 
@@ -41,7 +42,7 @@ pub const BASE: &str = "/api/v1";
 /// Answered without a token: exact paths, and paths under prefixes (a public verification
 /// check takes one line here).
 const PUBLIC_PATHS: &[&str] = &["/api/v1/openapi.json"];
-const PUBLIC_PREFIXES: &[&str] = &[];
+const PUBLIC_PREFIXES: &[&str] = &["/api/v1/verify/"];
 
 fn is_public(path: &str) -> bool {
     PUBLIC_PATHS.contains(&path) || PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p))
@@ -81,6 +82,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 "/reports/{number}/pdf",
                 web::get().to(reports::pdf),
             ))
+            .service(resource("/verify/{number}", web::get().to(verify::check)))
             .default_service(web::to(not_found)),
     );
 }

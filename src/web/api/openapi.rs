@@ -8,7 +8,7 @@ use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::problem::{self, FieldProblem, Problem};
-use super::{reports, samples, seizures};
+use super::{reports, samples, seizures, verify};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +27,7 @@ use super::{reports, samples, seizures};
         reports::list,
         reports::show,
         reports::pdf,
+        verify::check,
     ),
     components(schemas(Problem, FieldProblem)),
     modifiers(&Conventions),
@@ -35,6 +36,7 @@ use super::{reports, samples, seizures};
         (name = "seizures", description = "Registering seizures and their samples"),
         (name = "samples", description = "Where a sample is and its chain of custody"),
         (name = "reports", description = "Issued test reports"),
+        (name = "verification", description = "Whether a report was issued (public)"),
     )
 )]
 pub struct ApiDoc;

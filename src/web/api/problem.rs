@@ -66,6 +66,8 @@ pub struct ApiError {
     status: StatusCode,
     detail: Option<Text>,
     errors: Vec<(String, Text)>,
+    /// Seconds, sent as `Retry-After` (429).
+    retry_after: Option<i64>,
 }
 
 impl ApiError {
@@ -74,6 +76,15 @@ impl ApiError {
             status,
             detail: Some(Text::Key(Cow::Borrowed(detail_key))),
             errors: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    /// 429: asked too often; may ask again after `seconds`.
+    pub fn too_many(detail_key: &'static str, seconds: i64) -> ApiError {
+        ApiError {
+            retry_after: Some(seconds),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, detail_key)
         }
     }
 
@@ -88,6 +99,7 @@ impl ApiError {
             status,
             detail: Some(Text::Key(Cow::Borrowed("api.problem.invalid"))),
             errors: vec![(field.to_string(), Text::Raw(message))],
+            retry_after: None,
         }
     }
 
@@ -97,6 +109,7 @@ impl ApiError {
             status,
             detail: Some(Text::Key(Cow::Borrowed("api.problem.invalid"))),
             errors: vec![(field.to_string(), Text::Key(Cow::Borrowed(key)))],
+            retry_after: None,
         }
     }
 
@@ -110,6 +123,7 @@ impl ApiError {
                 .fields()
                 .map(|(field, key)| (json_field(field), Text::Key(Cow::Owned(key.to_string()))))
                 .collect(),
+            retry_after: None,
         }
     }
 
@@ -203,6 +217,10 @@ impl ResponseError for ApiError {
                 header::HeaderValue::from_static("Bearer realm=\"lims\""),
             );
         }
+        if let Some(seconds) = self.retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        }
         res.extensions_mut().insert(self.clone());
         res
     }
@@ -217,6 +235,7 @@ impl From<AppError> for ApiError {
                 status: StatusCode::BAD_REQUEST,
                 detail: Some(Text::Raw(text)),
                 errors: Vec::new(),
+                retry_after: None,
             },
             other => {
                 // The page layer's status and its logging of server errors.
