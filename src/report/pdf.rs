@@ -419,9 +419,10 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, RenderError> {
 
 fn logo_image(logo: &Logo) -> Result<Image, RenderError> {
     let data = logo.bytes.to_vec().into();
+    // No interpolation: PDF/A forbids it (the validator refuses the file otherwise).
     match logo.content_type {
-        "image/png" => Image::from_png(data, true),
-        "image/jpeg" => Image::from_jpeg(data, true),
+        "image/png" => Image::from_png(data, false),
+        "image/jpeg" => Image::from_jpeg(data, false),
         other => Err(format!("unsupported logo type {other}")),
     }
     .map_err(|e| RenderError(format!("logo: {e}")))
