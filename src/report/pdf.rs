@@ -109,46 +109,65 @@ static MEASURE: LazyLock<Measure> = LazyLock::new(|| Measure {
 });
 
 impl Measure {
-    fn width(&self, text: &str, size: f32, weight: Weight) -> f32 {
+    /// The advance width of each character, in points.
+    fn widths(&self, size: f32, weight: Weight) -> impl Fn(char) -> f32 + '_ {
         let font = match weight {
             Weight::Regular => &self.regular,
             Weight::Bold => &self.bold,
         };
         let charmap = font.charmap();
         let metrics = font.glyph_metrics(FontSize::new(size), LocationRef::default());
-        text.chars()
-            .map(|c| {
-                let gid = charmap.map(c).unwrap_or_default();
-                metrics.advance_width(gid).unwrap_or(size * 0.5)
-            })
-            .sum()
+        move |c| {
+            let gid = charmap.map(c).unwrap_or_default();
+            metrics.advance_width(gid).unwrap_or(size * 0.5)
+        }
+    }
+
+    fn width(&self, text: &str, size: f32, weight: Weight) -> f32 {
+        text.chars().map(self.widths(size, weight)).sum()
     }
 
     /// Lines of at most `width`: breaks at spaces, and inside a word (a hash, a URL) only
-    /// when the word alone is too wide. Explicit newlines are kept.
+    /// when the word alone is too wide. Explicit newlines are kept. Widths are summed as
+    /// the line grows, so a long text is measured once.
     fn wrap(&self, text: &str, size: f32, weight: Weight, width: f32) -> Vec<String> {
+        let char_w = self.widths(size, weight);
+        let space = char_w(' ');
         let mut lines = Vec::new();
         for paragraph in text.split('\n') {
-            let mut line = String::new();
+            let (mut line, mut line_w) = (String::new(), 0.0);
             for word in paragraph.split(' ').filter(|w| !w.is_empty()) {
-                let candidate = if line.is_empty() {
-                    word.to_string()
+                let word_w: f32 = word.chars().map(&char_w).sum();
+                let joined = if line.is_empty() {
+                    word_w
                 } else {
-                    format!("{line} {word}")
+                    line_w + space + word_w
                 };
-                if self.width(&candidate, size, weight) <= width {
-                    line = candidate;
+                if joined <= width {
+                    if !line.is_empty() {
+                        line.push(' ');
+                    }
+                    line.push_str(word);
+                    line_w = joined;
                     continue;
                 }
                 if !line.is_empty() {
                     lines.push(std::mem::take(&mut line));
+                    line_w = 0.0;
+                }
+                if word_w <= width {
+                    line.push_str(word);
+                    line_w = word_w;
+                    continue;
                 }
                 for c in word.chars() {
-                    line.push(c);
-                    if self.width(&line, size, weight) > width && line.chars().count() > 1 {
-                        line.pop();
-                        lines.push(std::mem::replace(&mut line, c.to_string()));
+                    let w = char_w(c);
+                    if line_w + w > width && !line.is_empty() {
+                        lines.push(std::mem::take(&mut line));
+                        line_w = 0.0;
                     }
+                    line.push(c);
+                    line_w += w;
                 }
             }
             lines.push(line);
@@ -419,9 +438,10 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, RenderError> {
 
 fn logo_image(logo: &Logo) -> Result<Image, RenderError> {
     let data = logo.bytes.to_vec().into();
+    // No interpolation: PDF/A forbids it (the validator refuses the file otherwise).
     match logo.content_type {
-        "image/png" => Image::from_png(data, true),
-        "image/jpeg" => Image::from_jpeg(data, true),
+        "image/png" => Image::from_png(data, false),
+        "image/jpeg" => Image::from_jpeg(data, false),
         other => Err(format!("unsupported logo type {other}")),
     }
     .map_err(|e| RenderError(format!("logo: {e}")))

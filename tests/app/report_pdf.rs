@@ -3,7 +3,7 @@
 //! versions, the PDF route exactly the stored bytes.
 
 use lims::report::content::*;
-use lims::report::pdf::{render, Document};
+use lims::report::pdf::{render, Document, Logo};
 
 pub const URL: &str = "https://lims.aduanas.example/verify/RPT-2026-000045?h=\
     3f0c9a1b2d4e5f60718293a4b5c6d7e8f90112233445566778899aabbccddeef";
@@ -246,6 +246,8 @@ fn a_long_report_flows_onto_numbered_pages() {
 #[test]
 fn the_pdf_declares_pdf_a_2b_in_its_xmp_and_embeds_its_fonts() {
     let pdf = pdf_of(&typical());
+    // No clock or random id inside: the same content renders to the same bytes.
+    assert_eq!(pdf, pdf_of(&typical()), "same content, same bytes");
     let doc = lopdf::Document::load_mem(&pdf).unwrap();
     let catalog = doc.catalog().unwrap();
     let metadata = catalog.get(b"Metadata").unwrap().as_reference().unwrap();
@@ -295,6 +297,38 @@ fn an_english_amendment_says_what_it_amends_and_why() {
             "{wanted:?} in {text}"
         );
     }
+}
+
+#[test]
+fn the_laboratory_logo_is_printed_on_every_page() {
+    use base64::Engine;
+    // A 6×3 red PNG with an alpha channel (PDF/A-2 allows its soft mask).
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(
+            "iVBORw0KGgoAAAANSUhEUgAAAAYAAAADCAYAAACwAX77AAAAEklEQVR4nGM4ISf3HxtmIFkCAEiyJDeIZJwGAAAAAElFTkSuQmCC",
+        )
+        .unwrap();
+    let content = report_with(120);
+    let signatures = signatures();
+    let logo = |content_type| {
+        render(&Document {
+            content: &content,
+            signatures: &signatures,
+            verify_url: URL,
+            logo: Some(Logo {
+                bytes: &png,
+                content_type,
+            }),
+        })
+    };
+    let pdf = logo("image/png").expect("render with a logo");
+    let doc = lopdf::Document::load_mem(&pdf).unwrap();
+    for (n, page) in doc.get_pages() {
+        let images = doc.get_page_images(page).unwrap();
+        assert_eq!(images.len(), 1, "logo on page {n}");
+    }
+    let err = logo("image/gif").expect_err("only PNG and JPEG");
+    assert!(err.to_string().contains("image/gif"), "{err}");
 }
 
 #[test]
