@@ -6,8 +6,8 @@ use sha2::{Digest, Sha256};
 
 use crate::custody::key::{self, Keyring};
 use crate::custody::verify;
-use crate::db::DbConn;
 use crate::db::schema::report_anchors;
+use crate::db::DbConn;
 use crate::ids::{ReportVersionId, SampleId};
 
 use super::{find_version, signatures_of};

@@ -2,14 +2,13 @@
 //! the later version that supersedes it, and the PDF stored at issue. Drafts and versions
 //! waiting for a signature are never found here.
 
-use chrono::NaiveDateTime;
 use chrono_tz::Tz;
 use diesel::prelude::*;
 
 use super::content::{ReportContent, SignatureLine};
 use super::VersionStatus;
 use crate::attachment::{Attachment, OwnerKind};
-use crate::db::schema::{attachments, report_signatures, report_versions};
+use crate::db::schema::{attachments, report_versions};
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::ids::ReportVersionId;
@@ -23,14 +22,6 @@ pub struct Issued {
     pub superseded_by: Option<String>,
     /// The PDF stored at issue (the version's attachment with `pdf_sha256`).
     pub pdf: Attachment,
-}
-
-/// A signing time as printed: `YYYY-MM-DD HH:MM ±HH:MM` in the laboratory's time zone.
-pub fn signed_at_text(utc: &NaiveDateTime, tz: Tz) -> String {
-    utc.and_utc()
-        .with_timezone(&tz)
-        .format("%Y-%m-%d %H:%M %:z")
-        .to_string()
 }
 
 /// The issued version numbered `number`, or `None` (unknown, or not issued).
@@ -52,39 +43,11 @@ pub fn find(conn: &mut DbConn, number: &str, tz: Tz) -> Result<Option<Issued>, A
     };
     let content: ReportContent = serde_json::from_str(&content)
         .map_err(|e| AppError::internal(format!("report {number}: stored content: {e}")))?;
-    let signatures = report_signatures::table
-        .filter(report_signatures::report_version_id.eq(&version_id))
-        .order((
-            report_signatures::signed_at.asc(),
-            report_signatures::id.asc(),
-        ))
-        .select((
-            report_signatures::signer_name,
-            report_signatures::signer_username,
-            report_signatures::signer_role,
-            report_signatures::meaning_code,
-            report_signatures::meaning_text,
-            report_signatures::signed_at,
-        ))
-        .load::<(String, String, String, String, String, NaiveDateTime)>(conn)?
-        .into_iter()
-        .map(
-            |(name, username, role, meaning_code, meaning_text, at)| SignatureLine {
-                name,
-                username,
-                role,
-                meaning_code,
-                meaning_text,
-                signed_at: signed_at_text(&at, tz),
-            },
-        )
+    let signatures = super::signatures_of(conn, &version_id)?
+        .iter()
+        .map(|s| s.line(tz))
         .collect();
-    let superseded_by: Option<Option<String>> = report_versions::table
-        .filter(report_versions::supersedes_id.eq(&version_id))
-        .filter(report_versions::status.eq(VersionStatus::Issued))
-        .select(report_versions::report_number)
-        .first(conn)
-        .optional()?;
+    let superseded_by = super::superseded_by(conn, &version_id)?.and_then(|v| v.report_number);
     let pdf = attachments::table
         .filter(attachments::owner_kind.eq(OwnerKind::ReportVersion))
         .filter(attachments::report_version_id.eq(&version_id))
@@ -98,7 +61,7 @@ pub fn find(conn: &mut DbConn, number: &str, tz: Tz) -> Result<Option<Issued>, A
         content,
         content_sha256,
         signatures,
-        superseded_by: superseded_by.flatten(),
+        superseded_by,
         pdf,
     }))
 }

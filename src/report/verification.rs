@@ -186,7 +186,6 @@ struct Version {
     issued_at: Option<NaiveDateTime>,
 }
 
-
 fn answer(conn: &mut DbConn, question: &Question) -> QueryResult<Verdict> {
     let found = match question {
         Question::Number { number, .. } => report_versions::table
@@ -274,7 +273,6 @@ fn verdict(
         issued,
     }
 }
-
 
 #[cfg(test)]
 mod tests {

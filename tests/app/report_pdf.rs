@@ -175,7 +175,7 @@ pub fn pdf_of(content: &ReportContent) -> Vec<u8> {
 }
 
 /// The text of each page, in order.
-fn pages_text(pdf: &[u8]) -> Vec<String> {
+pub fn pages_text(pdf: &[u8]) -> Vec<String> {
     let doc = lopdf::Document::load_mem(pdf).expect("the PDF parses");
     doc.get_pages()
         .keys()
@@ -183,7 +183,7 @@ fn pages_text(pdf: &[u8]) -> Vec<String> {
         .collect()
 }
 
-fn squeeze(text: &str) -> String {
+pub fn squeeze(text: &str) -> String {
     text.split_whitespace().collect()
 }
 

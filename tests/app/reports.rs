@@ -299,7 +299,10 @@ async fn signing_issues_the_report_with_its_stored_pdf_and_the_samples_are_repor
     use sha2::Digest;
     assert_eq!(hex::encode(sha2::Sha256::digest(&bytes)), sha);
     let url = report::verify_url(&lab.app.state.config.public_url, &number, &content.sha256());
-    assert!(String::from_utf8_lossy(&bytes).contains(&url));
+    let text = crate::report_pdf::pages_text(&bytes).join("\n");
+    let text = crate::report_pdf::squeeze(&text);
+    assert!(text.contains(&url), "{url} in {text}");
+    assert!(text.contains(&number) && text.contains("Revisadoyaprobado"), "{text}");
 
     // Signed once: a second signature, or an edit, is refused.
     let page = c

@@ -502,10 +502,17 @@ async fn the_api_answers_the_same_check_without_a_token_and_paces_it_alike() {
     assert!(answer.get("content").is_none() && !res.body.contains("Ana Pérez"));
 
     let res = c
-        .get(&format!("/api/v1/verify/{}?h={}", v1.number, "0".repeat(64)))
+        .get(&format!(
+            "/api/v1/verify/{}?h={}",
+            v1.number,
+            "0".repeat(64)
+        ))
         .await;
     let answer = json(&res.body);
-    assert_eq!((answer["outcome"].as_str(), answer["valid"].as_bool()), (Some("mismatch"), Some(false)));
+    assert_eq!(
+        (answer["outcome"].as_str(), answer["valid"].as_bool()),
+        (Some("mismatch"), Some(false))
+    );
     assert!(answer["laboratory"].is_null());
     let res = c
         .get(&format!("/api/v1/verify/RPT-2026-000999?h={}", v1.hash))
@@ -515,7 +522,10 @@ async fn the_api_answers_the_same_check_without_a_token_and_paces_it_alike() {
     // Bad input: a problem naming the field, and nothing recorded.
     let before = checks(&mut conn).len();
     for (url, field) in [
-        (format!("/api/v1/verify/LAB-2026-000001?h={}", v1.hash), "number"),
+        (
+            format!("/api/v1/verify/LAB-2026-000001?h={}", v1.hash),
+            "number",
+        ),
         (format!("/api/v1/verify/{}?h=abc", v1.number), "h"),
         (format!("/api/v1/verify/{}", v1.number), "h"),
     ] {

@@ -64,7 +64,11 @@ pub async fn check(
     query: web::Query<HashQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let number = verification::parse_number(&number).ok_or_else(|| {
-        ApiError::field_key(StatusCode::BAD_REQUEST, "number", "report_verify.bad_number")
+        ApiError::field_key(
+            StatusCode::BAD_REQUEST,
+            "number",
+            "report_verify.bad_number",
+        )
     })?;
     let hash = query
         .h
@@ -86,10 +90,9 @@ pub async fn check(
         })
         .await?;
     match checked {
-        Checked::Limited { retry_after } => Err(ApiError::too_many(
-            "report_verify.limited_api",
-            retry_after,
-        )),
+        Checked::Limited { retry_after } => {
+            Err(ApiError::too_many("report_verify.limited_api", retry_after))
+        }
         Checked::Answered(v) => Ok(HttpResponse::Ok().json(Verification {
             number: v.report_number.unwrap_or_default(),
             valid: v.issued.is_some(),
