@@ -302,7 +302,10 @@ async fn signing_issues_the_report_with_its_stored_pdf_and_the_samples_are_repor
     let text = crate::report_pdf::pages_text(&bytes).join("\n");
     let text = crate::report_pdf::squeeze(&text);
     assert!(text.contains(&url), "{url} in {text}");
-    assert!(text.contains(&number) && text.contains("Revisadoyaprobado"), "{text}");
+    assert!(
+        text.contains(&number) && text.contains("Revisadoyaprobado"),
+        "{text}"
+    );
 
     // Signed once: a second signature, or an edit, is refused.
     let page = c
