@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::key::Keyring;
-use super::verify::{self, ChainBreak, Progress};
+use super::verify::{self, BrokenAnchor, ChainBreak, Progress};
 use crate::audit::{self, Actor};
 use crate::db::schema::{custody_verifications, samples};
 use crate::db::{now, write_tx, DbConn};
@@ -138,13 +138,20 @@ pub fn execute(conn: &mut DbConn, keys: &Keyring, run: &Run, actor: &Actor) -> Q
         let t = now();
         let finished = match &result {
             Ok(report) => {
-                let shown = &report.breaks[..report.breaks.len().min(SHOWN_BREAKS)];
+                // A broken report anchor is a break of that sample's chain.
+                let all: Vec<ChainBreak> = report
+                    .breaks
+                    .iter()
+                    .cloned()
+                    .chain(report.anchors.iter().map(BrokenAnchor::as_break))
+                    .collect();
+                let shown = &all[..all.len().min(SHOWN_BREAKS)];
                 Run {
                     heartbeat_at: t,
                     finished_at: Some(t),
                     samples_checked: report.samples as i64,
                     events_checked: report.events as i64,
-                    broken: report.breaks.len() as i64,
+                    broken: all.len() as i64,
                     breaks_json: serde_json::to_string(shown).ok(),
                     ..run.clone()
                 }

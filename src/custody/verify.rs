@@ -48,10 +48,12 @@ pub enum Problem {
     MissingSinceCheckpoint,
     /// At the head a checkpoint saw, the chain now holds another event.
     RewrittenSinceCheckpoint,
+    /// The event an issued report anchored no longer has the anchored hash.
+    ReportAnchor,
 }
 
 impl Problem {
-    pub const ALL: [Problem; 14] = [
+    pub const ALL: [Problem; 15] = [
         Problem::SequenceGap,
         Problem::PrevHashMismatch,
         Problem::HashMismatch,
@@ -66,6 +68,7 @@ impl Problem {
         Problem::EmptyChain,
         Problem::MissingSinceCheckpoint,
         Problem::RewrittenSinceCheckpoint,
+        Problem::ReportAnchor,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -84,6 +87,7 @@ impl Problem {
             Problem::EmptyChain => "empty_chain",
             Problem::MissingSinceCheckpoint => "missing_since_checkpoint",
             Problem::RewrittenSinceCheckpoint => "rewritten_since_checkpoint",
+            Problem::ReportAnchor => "report_anchor",
         }
     }
 }
@@ -386,6 +390,19 @@ pub struct BrokenAnchor {
     pub sample_id: SampleId,
     pub lab_code: String,
     pub seq: i64,
+}
+
+impl BrokenAnchor {
+    /// As a break of the sample's chain, for the verification page.
+    pub fn as_break(&self) -> ChainBreak {
+        ChainBreak {
+            sample_id: self.sample_id.clone(),
+            lab_code: self.lab_code.clone(),
+            seq: self.seq,
+            event_id: None,
+            problem: Problem::ReportAnchor,
+        }
+    }
 }
 
 /// The anchors of every frozen version (of `version` only when given) that no longer hold.

@@ -479,6 +479,12 @@ async fn a_custody_history_rewritten_after_issue_breaks_the_anchor_and_names_the
     let (ok, out) = lims_cli(&lab, &["verify-custody"]);
     assert!(!ok, "{out}");
     assert!(out.contains(&number), "{out}");
+    // The supervisors' verification page names the broken anchor too.
+    let mut c = lab.app.client().await;
+    c.login("super", PW).await;
+    let page = crate::custody_tamper::run_on_page(&mut c).await;
+    page.assert_contains(&s.lab_code);
+    page.assert_contains("Un informe emitido ancló este evento");
 }
 
 #[actix_web::test]
