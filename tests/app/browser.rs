@@ -1885,3 +1885,175 @@ async fn two_tests_from_assignment_to_awaiting_report_in_a_real_browser() {
         assert_eq!(now.status, lims::sample::SampleStatus::AwaitingReport);
     }
 }
+
+/// A lab with its settings, the sucrose method and one sample (of a seizure with a declaration
+/// number and a declared subheading) whose test is approved: it awaits its report.
+fn lab_with_a_sample_awaiting_its_report() -> (crate::custody::Lab, lims::sample::Sample) {
+    let (lab, _) = crate::reports::report_lab();
+    crate::reports::settings(&lab, false);
+    crate::reports::exec(&mut lab.app.db.conn(), crate::reports::TARIFF_LINES).unwrap();
+    let sample = crate::reports::approved(&lab, "ACTA-2026-0931", &["PR-931"]).remove(0);
+    (lab, sample)
+}
+
+/// Fetches `path` with the page's own session and answers (status, content type, first five
+/// bytes, length).
+async fn fetch_bytes(w: &mut Walk, path: &str) -> (u64, String, String, u64) {
+    let got = w
+        .client
+        .execute_async(
+            r#"
+            var done = arguments[arguments.length - 1];
+            fetch(arguments[0], { credentials: "same-origin" }).then(function (r) {
+              return r.arrayBuffer().then(function (b) {
+                var head = String.fromCharCode.apply(null, new Uint8Array(b.slice(0, 5)));
+                done([r.status, r.headers.get("content-type") || "", head, b.byteLength]);
+              });
+            }, function (e) { done([0, String(e), "", 0]); });
+            "#,
+            vec![serde_json::json!(path)],
+        )
+        .await
+        .unwrap();
+    (
+        got[0].as_u64().unwrap(),
+        got[1].as_str().unwrap().to_string(),
+        got[2].as_str().unwrap().to_string(),
+        got[3].as_u64().unwrap(),
+    )
+}
+
+/// The last mile of a report: at the desk the supervisor drafts it, writes the found
+/// subheading, a finding and the conclusion, and signs (a wrong password first); on a phone
+/// the officer finds the case by its declaration number, reads the issued report and gets its
+/// PDF; in a fresh browser without an account, the verification URL printed on the report
+/// (the QR code's) says it was issued and is valid.
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "drives headless Chromium: cargo test --test app browser -- --ignored"]
+async fn a_report_drafted_signed_found_by_declaration_and_verified_in_a_real_browser() {
+    use crate::custody::PW;
+    let (lab, sample) = lab_with_a_sample_awaiting_its_report();
+    let declaration = "172-2026-10-001234";
+
+    let (mut w, _driver) = open_walk(&lab.app, (1366, 900), 190, false).await;
+    sign_in(&mut w, "super", PW).await;
+    w.go(&format!("/samples/{}", sample.id)).await;
+    w.wait_text("Pendiente de informe").await;
+    w.shot("desk-report-sample").await;
+    click(
+        &mut w,
+        &format!("a[href='/reports/new?sample={}']", sample.id),
+    )
+    .await;
+    w.wait_text("Redactar el borrador").await;
+    w.shot("desk-report-new").await;
+    w.submit("form[action='/reports/new']").await;
+    w.wait_text("Borrador del informe creado.").await;
+    let report_id = w.path().await.trim_start_matches("/reports/").to_string();
+    w.shot("desk-report-draft").await;
+
+    w.fill(
+        "conclusion",
+        "La muestra es sacarosa de caña (99,2 %), no el alcaloide declarado.",
+    )
+    .await;
+    w.fill(
+        "finding_note",
+        "Mercancía declarada como clorhidrato de cocaína.",
+    )
+    .await;
+    click(&mut w, "input[name='counterfeit_found']").await;
+    w.type_enter("found_hs_code", "1701.99").await;
+    let text = w.wait_text("Borrador guardado.").await;
+    assert!(text.contains("difieren en el capítulo"), "{text}");
+    assert!(text.contains("Mercancía falsificada"), "{text}");
+    w.js("document.querySelector(\"form[action$='/edit']\").scrollIntoView();")
+        .await;
+    w.shot("desk-report-edited").await;
+
+    // A wrong password: the message is next to the field and the meaning chosen stays.
+    choose(&mut w, "meaning", "authored").await;
+    w.type_enter("password", "no es mi clave").await;
+    w.wait_text("Revise los campos marcados").await;
+    w.summary_leads_to("f-password").await;
+    let next_to_field = w
+        .js("var e = document.getElementById('e-password'); return e ? e.textContent : '';")
+        .await;
+    assert!(
+        next_to_field
+            .as_str()
+            .unwrap()
+            .contains("Contraseña incorrecta"),
+        "{next_to_field}"
+    );
+    let meaning = w
+        .js("return document.querySelector(\"select[name='meaning']\").value;")
+        .await;
+    assert_eq!(meaning.as_str(), Some("authored"));
+    w.shot("desk-report-wrong-password").await;
+
+    choose(&mut w, "meaning", "reviewed_approved").await;
+    w.type_enter("password", PW).await;
+    let text = w.wait_text("Informe firmado y emitido.").await;
+    let issued = &crate::reports::versions(&lab.app, &report_id)[0];
+    assert_eq!(issued.status, lims::report::VersionStatus::Issued);
+    let number = issued.report_number.clone().unwrap();
+    assert!(number.starts_with("RPT-"), "{number}");
+    assert!(text.contains(&number) && text.contains("Emitido"), "{text}");
+    w.shot("desk-report-issued").await;
+    w.finish().await;
+
+    let (mut w, _driver) = open_walk(&lab.app, (390, PHONE_HEIGHT), 200, true).await;
+    sign_in(&mut w, "oficial", PW).await;
+    w.go("/portal").await;
+    w.wait_text("Consulta de casos").await;
+    w.shot("phone-portal").await;
+    w.type_enter("declaration", declaration).await;
+    w.wait_text(&number).await;
+    w.shot("phone-portal-found").await;
+    click(&mut w, "a[href^='/portal/seizures/']").await;
+    w.wait_text("ACTA-2026-0931").await;
+    w.wait_text(&number).await;
+    w.shot("phone-portal-case").await;
+    click(&mut w, &format!("a[href='/reports/{number}']")).await;
+    w.wait_path(&format!("/reports/{number}")).await;
+    let text = w.wait_text("Sacarosa").await;
+    assert!(text.contains(declaration), "{text}");
+    w.shot("phone-report-page").await;
+    let pdf = w
+        .js("return document.querySelector('.report-actions a').getAttribute('href');")
+        .await;
+    assert_eq!(
+        pdf.as_str(),
+        Some(format!("/reports/{number}/pdf").as_str())
+    );
+    let (status, kind, head, len) = fetch_bytes(&mut w, pdf.as_str().unwrap()).await;
+    assert_eq!(
+        (status, kind.as_str(), head.as_str()),
+        (200, "application/pdf", "%PDF-")
+    );
+    assert!(len > 1000, "{len} bytes");
+    let verify = w
+        .js("return document.querySelector('a.report-url').getAttribute('href');")
+        .await;
+    let verify = url::Url::parse(verify.as_str().unwrap()).unwrap();
+    w.finish().await;
+
+    // The QR code's URL names the public host; here the app answers on a local port.
+    let printed = lims::report::verify_url(
+        &lab.app.state.config.public_url,
+        &number,
+        issued.content_sha256.as_deref().unwrap(),
+    );
+    assert_eq!(verify.as_str(), printed);
+    let (mut w, _driver) = open_walk(&lab.app, (390, PHONE_HEIGHT), 210, true).await;
+    w.go("/verify").await;
+    w.wait_text("Verificar un informe de ensayo").await;
+    w.shot("phone-verify").await;
+    w.go(&format!("{}?{}", verify.path(), verify.query().unwrap()))
+        .await;
+    let text = w.wait_text("Emitido y válido").await;
+    assert!(text.contains(&number), "{text}");
+    w.shot("phone-verify-result").await;
+    w.finish().await;
+}

@@ -19,12 +19,12 @@ use crate::common::{refs, TestApp};
 use crate::custody::{lab, Lab, PW};
 use crate::custody_tamper::{behind_the_back, lims_cli, verify};
 
-fn exec(conn: &mut DbConn, sql: &str) -> Result<(), String> {
+pub(crate) fn exec(conn: &mut DbConn, sql: &str) -> Result<(), String> {
     conn.batch_execute(sql).map_err(|e| e.to_string())
 }
 
 /// A lab with a second supervisor, the sucrose method and the technician authorized for it.
-fn report_lab() -> (Lab, User) {
+pub(crate) fn report_lab() -> (Lab, User) {
     let lab = lab();
     let super2 = lab.app.create_user("super2", Role::Supervisor, PW);
     let method = sucrose(&lab.app);
@@ -86,7 +86,7 @@ fn approve(lab: &Lab, tests: &[lims::ids::AnalysisId]) {
 }
 
 /// Samples awaiting their report.
-fn approved(lab: &Lab, reference: &str, seals: &[&str]) -> Vec<Sample> {
+pub(crate) fn approved(lab: &Lab, reference: &str, seals: &[&str]) -> Vec<Sample> {
     let (samples, tests) = tested(lab, reference, seals);
     approve(lab, &tests);
     for s in &samples {
@@ -95,7 +95,7 @@ fn approved(lab: &Lab, reference: &str, seals: &[&str]) -> Vec<Sample> {
     samples
 }
 
-fn settings(lab: &Lab, second_signature: bool) {
+pub(crate) fn settings(lab: &Lab, second_signature: bool) {
     let admin = crate::analyses::admin(&lab.app);
     lab_settings::record(
         &mut lab.app.db.conn(),
@@ -113,6 +113,12 @@ fn settings(lab: &Lab, second_signature: bool) {
     )
     .unwrap();
 }
+
+/// The declared subheading (cocaine) and the one the lab finds (cane sugar), imported.
+pub(crate) const TARIFF_LINES: &str =
+    "INSERT INTO tariff_lines (hs_code, description, nomenclature, level, imported_at)
+     VALUES ('293971', 'Cocaine, ecgonine', 'HS2022', 6, '2026-03-01 10:00:00'),
+            ('170199', 'Other cane or beet sugar', 'HS2022', 6, '2026-03-01 10:00:00')";
 
 /// The report drafted on `sample` by the supervisor, through the page: its id.
 async fn draft_on<S, B>(
@@ -135,7 +141,7 @@ where
     to.trim_start_matches("/reports/").to_string()
 }
 
-fn versions(app: &TestApp, report_id: &str) -> Vec<report::Version> {
+pub(crate) fn versions(app: &TestApp, report_id: &str) -> Vec<report::Version> {
     report::versions_of(&mut app.db.conn(), &lims::ids::ReportId(report_id.into())).unwrap()
 }
 
@@ -189,13 +195,7 @@ async fn the_draft_checks_the_found_tariff_code_and_compares_it_with_the_declare
     let (lab, _) = report_lab();
     settings(&lab, false);
     let s = &approved(&lab, "ACTA-RPT-2", &["PR-1"])[0];
-    exec(
-        &mut lab.app.db.conn(),
-        "INSERT INTO tariff_lines (hs_code, description, nomenclature, level, imported_at)
-         VALUES ('293971', 'Cocaine, ecgonine', 'HS2022', 6, '2026-03-01 10:00:00'),
-                ('170199', 'Other cane or beet sugar', 'HS2022', 6, '2026-03-01 10:00:00')",
-    )
-    .unwrap();
+    exec(&mut lab.app.db.conn(), TARIFF_LINES).unwrap();
     let mut c = lab.app.client().await;
     c.login("super", PW).await;
     c.get("/").await;
