@@ -189,7 +189,13 @@ pub fn sections(doc: &Document) -> Vec<Section> {
     out.push(Section {
         title: l(lang, "assessment"),
         blocks: vec![Block::Fields(vec![
-            field(l(lang, "deviations"), or_none(lang, &c.deviations)),
+            field(
+                l(lang, "deviations"),
+                match c.deviations.as_deref().map(str::trim) {
+                    Some(v) if !v.is_empty() => v.to_string(),
+                    _ => l(lang, "no_deviations"),
+                },
+            ),
             field(l(lang, "decision_rule"), or_none(lang, &c.decision_rule)),
             field(l(lang, "conclusion"), or_none(lang, &c.conclusion)),
         ])],
@@ -396,6 +402,12 @@ fn results(c: &ReportContent, lang: Lang) -> Section {
 }
 
 fn instruments(c: &ReportContent, lang: Lang) -> Section {
+    if c.instruments.is_empty() {
+        return Section {
+            title: l(lang, "instruments"),
+            blocks: vec![Block::Text(l(lang, "no_instruments"))],
+        };
+    }
     let rows = c
         .instruments
         .iter()
